@@ -1,0 +1,35 @@
+import type { DeliveryStatus } from "./delivery.js";
+import type { ErrorCode, VerifyFailureReason } from "./error-codes.js";
+
+/** The limit that refused a call. */
+export type LimitName =
+  | "phone_cooldown"
+  | "phone_window"
+  | "phone_failures"
+  | "ip_window"
+  | "global_window";
+
+interface EventBase {
+  at: Date;
+}
+
+interface PhoneEvent extends EventBase {
+  /** Masked (`+14*******01`): events are made to be logged. */
+  phone: string;
+  purpose: string;
+}
+
+/**
+ * What `onEvent` receives. No event ever carries a code, a hash, a token or a full phone number.
+ */
+export type OtpEvent =
+  | (PhoneEvent & { type: "sent"; messageId: string; channel: string; expiresAt: Date })
+  | (PhoneEvent & { type: "send_failed"; error: ErrorCode; message: string })
+  | (PhoneEvent & { type: "verified" })
+  | (PhoneEvent & { type: "rejected"; reason: VerifyFailureReason; attemptsLeft?: number })
+  | (PhoneEvent & { type: "limited"; limit: LimitName; retryAfter: number })
+  | (EventBase & { type: "delivery"; messageId: string; status: DeliveryStatus; error?: string });
+
+export type OtpEventType = OtpEvent["type"];
+
+export type OnEvent = (event: OtpEvent) => void | Promise<void>;

@@ -1,0 +1,48 @@
+export type { Channel, ChannelSendResult, OtpMessage } from "./channel.js";
+export { constantTimeEqual, generateCode, hashCode, type RandomInt } from "./code.js";
+export {
+  canAdvance,
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+  type DeliveryUpdate,
+  isTerminal,
+} from "./delivery.js";
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  VERIFY_FAILURE_STATUS,
+  type VerifyFailureReason,
+} from "./error-codes.js";
+export { isOtpError, OtpError, type OtpErrorOptions } from "./errors.js";
+export type { LimitName, OnEvent, OtpEvent, OtpEventType } from "./events.js";
+export { ipKey } from "./ip.js";
+export type {
+  CodeOptions,
+  IpSendLimit,
+  LimitOptions,
+  OtpOptions,
+  PhoneSendLimit,
+  WindowLimit,
+} from "./options.js";
+export {
+  createOtp,
+  type Otp,
+  type SendInput,
+  type SendResult,
+  type StatusResult,
+  type VerifyInput,
+  type VerifyResult,
+  type WebhookResult,
+} from "./otp.js";
+export { type CountryCode, maskPhone, type Phone, parsePhone } from "./phone.js";
+export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./store/memory.js";
+export type {
+  AttemptInput,
+  AttemptResult,
+  Bucket,
+  BucketState,
+  ChallengeRecord,
+  DeliveryRecord,
+  Store,
+  TakeResult,
+} from "./store/types.js";

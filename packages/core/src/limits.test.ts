@@ -1,0 +1,261 @@
+import { describe, expect, it } from "vitest";
+import type { OtpError } from "./errors.js";
+import { PHONE_GB, PHONE_US, PHONE_US_2, setup, wrong } from "./test-utils.js";
+
+async function refusal(promise: Promise<unknown>): Promise<OtpError> {
+  const error = await promise.then(
+    () => {
+      throw new Error("expected a refusal");
+    },
+    (e: unknown) => e,
+  );
+  return error as OtpError;
+}
+
+/** `count` distinct valid US numbers. */
+function phones(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `+1415555${String(1000 + i).padStart(4, "0")}`);
+}
+
+describe("sends per phone", () => {
+  it("holds a 60 s cooldown between two sends to one phone, and says when to come back", async () => {
+    const t = setup();
+    await t.otp.send({ phone: PHONE_US });
+    t.advance(45);
+    const error = await refusal(t.otp.send({ phone: PHONE_US }));
+    expect(error).toMatchObject({ code: "RATE_LIMITED", status: 429, retryAfter: 15 });
+    expect(error.toJSON()).toEqual({
+      error: {
+        code: "RATE_LIMITED",
+        message: "A code was just sent to this phone. Try again in 15 s.",
+        retryAfter: 15,
+        limit: "phone_cooldown",
+      },
+    });
+    t.advance(15);
+    await t.otp.send({ phone: PHONE_US });
+    // Other phones are not held back.
+    await t.otp.send({ phone: PHONE_US_2 });
+    expect(t.channel.messages).toHaveLength(3);
+  });
+
+  it("allows 5 sends per phone in 10 minutes, then refuses until the window ends", async () => {
+    const t = setup();
+    const sent = [];
+    for (let i = 0; i < 5; i++) {
+      sent.push(await t.otp.send({ phone: PHONE_US }));
+      t.advance(60);
+    }
+    // The fifth send already says the next one waits for the window, not just the cooldown.
+    expect(sent[4]?.resendAt).toEqual(new Date(t.now() - 300_000 + 600_000));
+    const error = await refusal(t.otp.send({ phone: PHONE_US }));
+    expect(error).toMatchObject({
+      code: "RATE_LIMITED",
+      retryAfter: 300,
+      details: { limit: "phone_window" },
+    });
+    t.advance(299);
+    expect(await refusal(t.otp.send({ phone: PHONE_US }))).toMatchObject({ retryAfter: 1 });
+    t.advance(1);
+    await t.otp.send({ phone: PHONE_US });
+    expect(t.channel.messages).toHaveLength(6);
+  });
+
+  it("does not count refused sends", async () => {
+    const t = setup({
+      limits: { sendsPerPhone: { cooldownSeconds: 0, max: 2, windowSeconds: 600 } },
+    });
+    await t.otp.send({ phone: PHONE_US });
+    for (let i = 0; i < 10; i++) {
+      await t.otp.send({ phone: PHONE_US, ip: "203.0.113.9" }).catch(() => {});
+    }
+    // The IP was only charged for the one send that went out.
+    const other = await t.otp.send({ phone: PHONE_US_2, ip: "203.0.113.9" });
+    expect(other.messageId).toBeTruthy();
+  });
+
+  it("keeps to one send out of many concurrent ones to the same phone", async () => {
+    const t = setup();
+    const results = await Promise.allSettled(
+      Array.from({ length: 25 }, () => t.otp.send({ phone: PHONE_US })),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(t.channel.messages).toHaveLength(1);
+  });
+
+  it("can be turned off", async () => {
+    const t = setup({ limits: { sendsPerPhone: false } });
+    for (let i = 0; i < 12; i++) await t.otp.send({ phone: PHONE_US });
+    expect(t.channel.messages).toHaveLength(12);
+  });
+});
+
+describe("sends per IP", () => {
+  it("allows 20 sends from one IPv4 address in 10 minutes", async () => {
+    const t = setup();
+    const targets = phones(21);
+    for (const phone of targets.slice(0, 20)) await t.otp.send({ phone, ip: "198.51.100.7" });
+    const error = await refusal(t.otp.send({ phone: targets[20] as string, ip: "198.51.100.7" }));
+    expect(error).toMatchObject({
+      code: "RATE_LIMITED",
+      retryAfter: 600,
+      details: { limit: "ip_window" },
+    });
+    // Another address, and the IPv4-mapped form of it, are another client.
+    await t.otp.send({ phone: targets[20] as string, ip: "198.51.100.8" });
+    expect(await refusal(t.otp.send({ phone: PHONE_GB, ip: "::ffff:198.51.100.7" }))).toMatchObject(
+      { details: { limit: "ip_window" } },
+    );
+    t.advance(600);
+    await t.otp.send({ phone: PHONE_GB, ip: "198.51.100.7" });
+  });
+
+  it("counts every address of one IPv6 /64 as one client", async () => {
+    const t = setup();
+    const targets = phones(22);
+    for (let i = 0; i < 20; i++) {
+      await t.otp.send({
+        phone: targets[i] as string,
+        ip: `2001:db8:1234:5678:${i.toString(16)}::1`,
+      });
+    }
+    const error = await refusal(
+      t.otp.send({ phone: targets[20] as string, ip: "2001:db8:1234:5678:ffff:ffff:ffff:ffff" }),
+    );
+    expect(error.details).toEqual({ limit: "ip_window" });
+    // The next /64 is another client.
+    await t.otp.send({ phone: targets[20] as string, ip: "2001:db8:1234:5679::1" });
+  });
+
+  it("follows a configured prefix and cap", async () => {
+    const t = setup({ limits: { sendsPerIp: { max: 2, ipv6PrefixLength: 48 } } });
+    const [a, b, c] = phones(3) as [string, string, string];
+    await t.otp.send({ phone: a, ip: "2001:db8:1::1" });
+    await t.otp.send({ phone: b, ip: "2001:db8:1:ffff::1" });
+    await expect(t.otp.send({ phone: c, ip: "2001:db8:1:abcd::9" })).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+    });
+  });
+});
+
+describe("global budget", () => {
+  it("is off by default", async () => {
+    const t = setup();
+    const targets = phones(60);
+    for (const [i, phone] of targets.entries()) await t.otp.send({ phone, ip: `192.0.2.${i}` });
+    expect(t.channel.messages).toHaveLength(60);
+  });
+
+  it("caps sends for the whole app per window when set", async () => {
+    const t = setup({ limits: { globalSends: { max: 3 } } });
+    const targets = phones(4);
+    for (const phone of targets.slice(0, 3)) await t.otp.send({ phone });
+    const error = await refusal(t.otp.send({ phone: targets[3] as string }));
+    expect(error).toMatchObject({ retryAfter: 3600, details: { limit: "global_window" } });
+    t.advance(3600);
+    await t.otp.send({ phone: targets[3] as string });
+  });
+});
+
+describe("country allowlist", () => {
+  it("is off by default", async () => {
+    const t = setup();
+    await t.otp.send({ phone: "+49 30 901820" });
+    expect(t.channel.messages).toHaveLength(1);
+  });
+
+  it("sends only to the listed regions and calling codes", async () => {
+    const t = setup({ limits: { countries: ["US", "+44"] } });
+    await t.otp.send({ phone: PHONE_US });
+    await t.otp.send({ phone: PHONE_GB });
+    for (const phone of ["+49 30 901820", "+1 416 555 0123"]) {
+      await expect(t.otp.send({ phone })).rejects.toMatchObject({
+        code: "COUNTRY_NOT_ALLOWED",
+        status: 400,
+      });
+    }
+    expect(t.channel.messages).toHaveLength(2);
+  });
+
+  it("takes a calling code for all the regions that share it", async () => {
+    const t = setup({ limits: { countries: ["1"] } });
+    await t.otp.send({ phone: "+1 416 555 0123" });
+    await t.otp.send({ phone: PHONE_US });
+    expect(t.channel.messages).toHaveLength(2);
+  });
+});
+
+describe("failures per phone", () => {
+  it("allows 20 wrong guesses per phone per 24 h across codes: a resend does not reset it", async () => {
+    const t = setup();
+    let guesses = 0;
+    // Four codes, five wrong guesses each, with waits that respect the send limits.
+    for (let round = 0; round < 4; round++) {
+      await t.otp.send({ phone: PHONE_US });
+      const code = t.code(PHONE_US);
+      for (let i = 0; i < 5; i++) {
+        const result = await t.otp.verify({ phone: PHONE_US, code: wrong(code) });
+        expect(result).toMatchObject({ reason: "INVALID_CODE" });
+        guesses += 1;
+      }
+      t.advance(600);
+    }
+    expect(guesses).toBe(20);
+    const windowStartedAt = t.now() - 4 * 600_000;
+
+    // No new code for a phone that cannot use one.
+    const error = await refusal(t.otp.send({ phone: PHONE_US }));
+    expect(error).toMatchObject({ code: "RATE_LIMITED", details: { limit: "phone_failures" } });
+    expect(error.retryAfter).toBe((windowStartedAt + 86_400_000 - t.now()) / 1000);
+    expect(t.events.at(-1)).toMatchObject({ type: "limited", limit: "phone_failures" });
+
+    // The end of the window restores the budget.
+    t.advance((windowStartedAt + 86_400_000 - t.now()) / 1000);
+    await t.otp.send({ phone: PHONE_US });
+    expect((await t.otp.verify({ phone: PHONE_US, code: t.code(PHONE_US) })).ok).toBe(true);
+  });
+
+  it("refuses even the right code once the budget is spent", async () => {
+    const t = setup({
+      limits: { failuresPerPhone: { max: 3 }, sendsPerPhone: false },
+    });
+    await t.otp.send({ phone: PHONE_US });
+    const first = t.code(PHONE_US);
+    await t.otp.verify({ phone: PHONE_US, code: wrong(first) });
+    await t.otp.verify({ phone: PHONE_US, code: wrong(first) });
+    // A resend gives a fresh code with five guesses of its own, but the phone's budget goes on.
+    await t.otp.send({ phone: PHONE_US });
+    const second = t.code(PHONE_US);
+    expect(await t.otp.verify({ phone: PHONE_US, code: wrong(second) })).toMatchObject({
+      reason: "INVALID_CODE",
+      attemptsLeft: 4,
+    });
+    expect(await t.otp.verify({ phone: PHONE_US, code: second })).toEqual({
+      ok: false,
+      reason: "TOO_MANY_ATTEMPTS",
+      retryAfter: 86_400,
+    });
+  });
+
+  it("does not count guesses for another phone", async () => {
+    const t = setup({ limits: { failuresPerPhone: { max: 1 } } });
+    await t.otp.send({ phone: PHONE_US });
+    await t.otp.send({ phone: PHONE_US_2 });
+    await t.otp.verify({ phone: PHONE_US, code: wrong(t.code(PHONE_US)) });
+    expect((await t.otp.verify({ phone: PHONE_US_2, code: t.code(PHONE_US_2) })).ok).toBe(true);
+  });
+
+  it("holds under a flood of concurrent guesses spread over purposes", async () => {
+    const t = setup({ limits: { sendsPerPhone: false }, random: () => 123456 });
+    const purposes = ["login", "register", "step-up", "a", "b", "c"];
+    for (const purpose of purposes) await t.otp.send({ phone: PHONE_US, purpose });
+    const results = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        t.otp.verify({ phone: PHONE_US, code: "000000", purpose: purposes[i % purposes.length] }),
+      ),
+    );
+    const reasons = results.map((r) => (r.ok ? "ok" : r.reason));
+    expect(reasons.filter((r) => r === "INVALID_CODE")).toHaveLength(20);
+    expect(reasons.filter((r) => r === "TOO_MANY_ATTEMPTS")).toHaveLength(100);
+  });
+});

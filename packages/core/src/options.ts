@@ -1,0 +1,266 @@
+import { getCountries, getCountryCallingCode } from "libphonenumber-js";
+import type { Channel } from "./channel.js";
+import { cryptoRandomInt, type RandomInt } from "./code.js";
+import { OtpError } from "./errors.js";
+import type { OnEvent } from "./events.js";
+import type { CountryCode } from "./phone.js";
+import { memoryStore } from "./store/memory.js";
+import type { Store } from "./store/types.js";
+
+export interface CodeOptions {
+  /** Digits per code, 4 to 10. @default 6 */
+  length?: number;
+  /** Seconds a code lives, 30 to 600. @default 300 */
+  ttlSeconds?: number;
+}
+
+export interface WindowLimit {
+  /** Calls allowed per window. */
+  max?: number;
+  /** Length of the window in seconds; it starts at the first counted call. */
+  windowSeconds?: number;
+}
+
+export interface PhoneSendLimit extends WindowLimit {
+  /** Seconds between two sends to the same phone. `0` turns the cooldown off. @default 60 */
+  cooldownSeconds?: number;
+}
+
+export interface IpSendLimit extends WindowLimit {
+  /** IPv6 addresses are counted by this prefix, so one subscriber's range is one client. @default 64 */
+  ipv6PrefixLength?: number;
+}
+
+export interface LimitOptions {
+  /** Wrong guesses a code takes before it is dead. @default 5 */
+  attemptsPerCode?: number;
+  /**
+   * Wrong guesses a phone may make across all its codes, so a resend never buys new guesses.
+   * `false` turns it off (not recommended).
+   * @default { max: 20, windowSeconds: 86400 }
+   */
+  failuresPerPhone?: WindowLimit | false;
+  /**
+   * Sends to one phone: a cooldown between sends and a cap per window.
+   * @default { cooldownSeconds: 60, max: 5, windowSeconds: 600 }
+   */
+  sendsPerPhone?: PhoneSendLimit | false;
+  /**
+   * Sends from one client IP (given to `send` as `ip`); IPv6 grouped by prefix.
+   * @default { max: 20, windowSeconds: 600, ipv6PrefixLength: 64 }
+   */
+  sendsPerIp?: IpSendLimit | false;
+  /**
+   * Sends for the whole app, to cap what a pumping attack can cost. Off unless set.
+   * @default undefined (no cap); `windowSeconds` defaults to 3600 when set
+   */
+  globalSends?: WindowLimit;
+  /**
+   * Countries codes may be sent to: ISO 3166-1 regions (`"US"`) and/or calling codes (`"+44"`,
+   * `"44"`). Off unless set.
+   */
+  countries?: readonly string[];
+}
+
+export interface OtpOptions {
+  /**
+   * Key for the HMAC under which codes are stored, at least 32 bytes (`openssl rand -hex 32`).
+   * Keep it out of the store: with it, a leaked store is worthless.
+   */
+  secret: string | Uint8Array;
+  /** Where codes go: `oneMsg({...})` for WhatsApp through 1MSG. */
+  channel: Channel;
+  /** Where codes, counters and delivery states live. @default memoryStore() */
+  store?: Store;
+  code?: CodeOptions;
+  limits?: LimitOptions;
+  /** Region used for numbers typed without a country code (`"US"`). @default undefined */
+  defaultCountry?: CountryCode;
+  /** Purpose used when a call names none. @default "login" */
+  defaultPurpose?: string;
+  /** Seconds a message's delivery state is kept for `status()`. @default 3600 */
+  deliveryTtlSeconds?: number;
+  /** Called with every event; never receives a code, hash or token. Errors it throws are ignored. */
+  onEvent?: OnEvent;
+  /** Clock in epoch milliseconds. @default Date.now */
+  now?: () => number;
+  /** Random integer in `[0, max)`. @default crypto.randomInt */
+  random?: RandomInt;
+}
+
+interface ResolvedWindow {
+  max: number;
+  windowMs: number;
+}
+
+export interface ResolvedOptions {
+  key: Buffer;
+  channel: Channel;
+  store: Store;
+  codeLength: number;
+  ttlMs: number;
+  attemptsPerCode: number;
+  failuresPerPhone: ResolvedWindow | undefined;
+  phoneCooldownMs: number;
+  sendsPerPhone: ResolvedWindow | undefined;
+  sendsPerIp: (ResolvedWindow & { ipv6PrefixLength: number }) | undefined;
+  globalSends: ResolvedWindow | undefined;
+  countries: { regions: Set<string>; callingCodes: Set<string> } | undefined;
+  defaultCountry: CountryCode | undefined;
+  defaultPurpose: string;
+  deliveryTtlMs: number;
+  onEvent: OnEvent | undefined;
+  now: () => number;
+  random: RandomInt;
+}
+
+export const MIN_SECRET_BYTES = 32;
+const PURPOSE = /^[a-z0-9][a-z0-9_.:-]{0,31}$/i;
+
+/** Checks and completes the options of `createOtp`; every problem is a `CONFIG_INVALID` error. */
+export function resolveOptions(options: OtpOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw configError("createOtp() needs an options object with at least `secret` and `channel`.");
+  }
+  const limits = options.limits ?? {};
+  const code = options.code ?? {};
+  const ttlSeconds = integer("code.ttlSeconds", code.ttlSeconds ?? 300, 30, 600);
+  const phone =
+    limits.sendsPerPhone === false
+      ? undefined
+      : { cooldownSeconds: 60, max: 5, windowSeconds: 600, ...limits.sendsPerPhone };
+  const defaultPurpose = options.defaultPurpose ?? "login";
+  if (!PURPOSE.test(defaultPurpose)) {
+    throw configError("`defaultPurpose` must be 1 to 32 letters, digits, '_', '.', ':' or '-'.");
+  }
+  if (typeof options.channel?.send !== "function") {
+    throw configError(
+      "`channel` is required: pass oneMsg({ channelId, token, template }) or a Channel with send().",
+    );
+  }
+  return {
+    key: secretKey(options.secret),
+    channel: options.channel,
+    store: options.store ?? memoryStore(),
+    codeLength: integer("code.length", code.length ?? 6, 4, 10),
+    ttlMs: ttlSeconds * 1000,
+    attemptsPerCode: integer("limits.attemptsPerCode", limits.attemptsPerCode ?? 5, 1, 100),
+    failuresPerPhone:
+      limits.failuresPerPhone === false
+        ? undefined
+        : windowLimit(
+            "limits.failuresPerPhone",
+            { max: 20, windowSeconds: 86_400 },
+            limits.failuresPerPhone,
+          ),
+    phoneCooldownMs:
+      phone === undefined
+        ? 0
+        : integer("limits.sendsPerPhone.cooldownSeconds", phone.cooldownSeconds, 0, 86_400) * 1000,
+    sendsPerPhone: phone === undefined ? undefined : windowLimit("limits.sendsPerPhone", phone, {}),
+    sendsPerIp:
+      limits.sendsPerIp === false
+        ? undefined
+        : {
+            ...windowLimit("limits.sendsPerIp", { max: 20, windowSeconds: 600 }, limits.sendsPerIp),
+            ipv6PrefixLength: integer(
+              "limits.sendsPerIp.ipv6PrefixLength",
+              limits.sendsPerIp?.ipv6PrefixLength ?? 64,
+              16,
+              128,
+            ),
+          },
+    globalSends:
+      limits.globalSends === undefined
+        ? undefined
+        : windowLimit("limits.globalSends", { windowSeconds: 3600 }, limits.globalSends),
+    countries: limits.countries === undefined ? undefined : countryList(limits.countries),
+    defaultCountry:
+      options.defaultCountry === undefined ? undefined : region(options.defaultCountry),
+    defaultPurpose,
+    deliveryTtlMs:
+      integer("deliveryTtlSeconds", options.deliveryTtlSeconds ?? 3600, 60, 7 * 86_400) * 1000,
+    onEvent: options.onEvent,
+    now: options.now ?? Date.now,
+    random: options.random ?? cryptoRandomInt,
+  };
+}
+
+export function isPurpose(value: unknown): value is string {
+  return typeof value === "string" && PURPOSE.test(value);
+}
+
+function secretKey(secret: unknown): Buffer {
+  const hint = "Generate one with `openssl rand -hex 32` and keep it in an environment variable.";
+  if (secret === undefined || secret === null || secret === "") {
+    throw configError(`\`secret\` is required: at least ${MIN_SECRET_BYTES} bytes. ${hint}`);
+  }
+  let key: Buffer;
+  if (typeof secret === "string") key = Buffer.from(secret, "utf8");
+  else if (secret instanceof Uint8Array) key = Buffer.from(secret);
+  else throw configError(`\`secret\` must be a string or a Uint8Array. ${hint}`);
+  if (key.length < MIN_SECRET_BYTES) {
+    throw configError(
+      `\`secret\` is too short: ${key.length} bytes, at least ${MIN_SECRET_BYTES} needed. ${hint}`,
+    );
+  }
+  return key;
+}
+
+function windowLimit(
+  name: string,
+  defaults: WindowLimit,
+  given: WindowLimit | undefined,
+): ResolvedWindow {
+  const merged = { ...defaults, ...given };
+  if (merged.max === undefined)
+    throw configError(`\`${name}.max\` is required when ${name} is set.`);
+  return {
+    max: integer(`${name}.max`, merged.max, 1, 1_000_000_000),
+    windowMs: integer(`${name}.windowSeconds`, merged.windowSeconds ?? 0, 1, 30 * 86_400) * 1000,
+  };
+}
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw configError(
+      `\`${name}\` must be a whole number from ${min} to ${max}; got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
+const REGIONS = new Set<string>(getCountries());
+
+function region(value: unknown): CountryCode {
+  if (typeof value !== "string" || !REGIONS.has(value.toUpperCase())) {
+    throw configError(
+      `\`defaultCountry\` must be an ISO 3166-1 alpha-2 region such as "US"; got ${String(value)}.`,
+    );
+  }
+  return value.toUpperCase() as CountryCode;
+}
+
+function countryList(list: readonly string[]): ResolvedOptions["countries"] {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw configError('`limits.countries` must be a non-empty list such as ["US", "+44"].');
+  }
+  const callingCodes = new Set(getCountries().map((c) => getCountryCallingCode(c) as string));
+  const result = { regions: new Set<string>(), callingCodes: new Set<string>() };
+  for (const entry of list) {
+    const text = typeof entry === "string" ? entry.trim() : "";
+    const digits = text.replace(/^\+/, "");
+    if (/^\d{1,3}$/.test(digits) && callingCodes.has(digits)) result.callingCodes.add(digits);
+    else if (REGIONS.has(text.toUpperCase())) result.regions.add(text.toUpperCase());
+    else {
+      throw configError(
+        `\`limits.countries\` has ${JSON.stringify(entry)}, which is neither a region ("US") nor a calling code ("+44").`,
+      );
+    }
+  }
+  return result;
+}
+
+function configError(message: string): OtpError {
+  return new OtpError("CONFIG_INVALID", message);
+}

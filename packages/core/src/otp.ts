@@ -1,0 +1,464 @@
+import { generateCode, hashCode } from "./code.js";
+import { type DeliveryStatus, readDeliveryEntry } from "./delivery.js";
+import type { VerifyFailureReason } from "./error-codes.js";
+import { isOtpError, OtpError } from "./errors.js";
+import type { LimitName, OtpEvent } from "./events.js";
+import { ipKey } from "./ip.js";
+import { isPurpose, type OtpOptions, resolveOptions } from "./options.js";
+import { maskPhone, type Phone, parsePhone } from "./phone.js";
+import type { Bucket } from "./store/types.js";
+
+export interface SendInput {
+  /** The phone as typed: `+1 (415) 555-0101`, `00 44 20 7946 0958`, or national with `defaultCountry`. */
+  phone: string;
+  /** The client's IP address, for the per-IP send limit. */
+  ip?: string;
+  /** What the code is for (`login`, `register`, `step-up`, ...): a code only passes for its purpose. */
+  purpose?: string;
+  /**
+   * A retried request with the same key (for the same phone and purpose, within the code's
+   * lifetime) gets the first answer back instead of a second message.
+   */
+  idempotencyKey?: string;
+}
+
+export interface SendResult {
+  /** The normalized phone, E.164 (`+14155550101`). */
+  phone: string;
+  messageId: string;
+  expiresAt: Date;
+  /** The earliest moment another code can be sent to this phone. */
+  resendAt: Date;
+}
+
+export interface VerifyInput {
+  phone: string;
+  /** The code as typed; spaces and dashes are ignored. */
+  code: string;
+  purpose?: string;
+}
+
+export type VerifyResult =
+  | { ok: true; phone: string }
+  | {
+      ok: false;
+      reason: VerifyFailureReason;
+      /** Wrong guesses left for this code (after `INVALID_CODE`). */
+      attemptsLeft?: number;
+      /** Seconds until the phone may try again (after `TOO_MANY_ATTEMPTS` from the failure budget). */
+      retryAfter?: number;
+    };
+
+export interface StatusResult {
+  status: DeliveryStatus;
+  updatedAt: Date;
+  error?: string;
+}
+
+export interface WebhookResult {
+  /** Entries that moved a message forward. */
+  updated: number;
+  /** Entries that were duplicates, stale, for unknown messages, or not delivery updates. */
+  ignored: number;
+}
+
+export interface Otp {
+  /** Sends a new code, replacing any code still pending for the same phone and purpose. */
+  send(input: SendInput): Promise<SendResult>;
+  /** Checks a code, atomically: a wrong code is a result, not an error. */
+  verify(input: VerifyInput): Promise<VerifyResult>;
+  /** The delivery state of a message sent by `send`, or null when it is unknown or forgotten. */
+  status(messageId: string): Promise<StatusResult | null>;
+  /** Applies a 1MSG webhook body (`ack[]` and/or `hooks[]`); safe to call twice with the same body. */
+  handleWebhook(body: unknown): Promise<WebhookResult>;
+}
+
+const MAX_IDEMPOTENCY_KEY = 200;
+const PENDING = "pending";
+
+/**
+ * Creates the OTP engine. Options are checked here, so a misconfiguration fails at start-up with
+ * a `CONFIG_INVALID` error that says what to fix.
+ *
+ * @example
+ * const otp = createOtp({ secret: process.env.WAOTP_SECRET, channel: oneMsg({ ... }) });
+ * const { messageId } = await otp.send({ phone: "+1 415 555 0101", ip: req.ip });
+ * const result = await otp.verify({ phone: "+1 415 555 0101", code: "123456" });
+ */
+export function createOtp(options: OtpOptions): Otp {
+  const config = resolveOptions(options);
+  const { store, now } = config;
+
+  function emit(event: OtpEvent): void {
+    if (config.onEvent === undefined) return;
+    try {
+      Promise.resolve(config.onEvent(event)).catch(() => {});
+    } catch {
+      // An observer's failure must never change the outcome of a call.
+    }
+  }
+
+  async function send(input: SendInput): Promise<SendResult> {
+    const request = readObject(input, "send");
+    const phone = allowedPhone(request.phone);
+    const purpose = readPurpose(request.purpose);
+    const ip =
+      request.ip === undefined || config.sendsPerIp === undefined
+        ? undefined
+        : ipKey(readString(request.ip, "ip", 64), config.sendsPerIp.ipv6PrefixLength);
+    const started = now();
+    const base = { phone: maskPhone(phone.digits), purpose };
+
+    let idempotency: string | undefined;
+    if (request.idempotencyKey !== undefined) {
+      const key = readString(request.idempotencyKey, "idempotencyKey", MAX_IDEMPOTENCY_KEY);
+      idempotency = `send:${purpose}:${phone.digits}:${key}`;
+      const earlier = await guard(() =>
+        store.setIfAbsent(idempotency as string, PENDING, config.ttlMs, started),
+      );
+      if (earlier === PENDING) {
+        throw new OtpError(
+          "IDEMPOTENCY_CONFLICT",
+          "A send with this idempotency key is still in progress.",
+        );
+      }
+      if (earlier !== null) return reviveSendResult(earlier);
+    }
+
+    try {
+      const result = await sendNow(phone, purpose, ip, started, base);
+      if (idempotency !== undefined) {
+        await guard(() =>
+          store.set(idempotency as string, JSON.stringify(result), config.ttlMs, started),
+        );
+      }
+      return result;
+    } catch (error) {
+      if (idempotency !== undefined) await store.delete(idempotency).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function sendNow(
+    phone: Phone,
+    purpose: string,
+    ip: string | undefined,
+    started: number,
+    base: { phone: string; purpose: string },
+  ): Promise<SendResult> {
+    const plan = sendBuckets(phone, ip);
+    const taken = await guard(() =>
+      store.take(
+        plan.map((p) => p.bucket),
+        started,
+      ),
+    );
+    if (!taken.ok) {
+      const limit = plan.find((p) => p.bucket.key === taken.key)?.limit ?? "phone_window";
+      const retryAfter = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
+      emit({ type: "limited", at: new Date(started), ...base, limit, retryAfter });
+      throw new OtpError("RATE_LIMITED", rateLimitMessage(limit, retryAfter), {
+        retryAfter,
+        details: { limit },
+      });
+    }
+    // The phone can receive again once every per-phone bucket has room.
+    let resendAt = started;
+    plan.forEach((p, i) => {
+      const state = taken.buckets[i];
+      if (p.perPhone && state !== undefined && state.remaining <= 0) {
+        resendAt = Math.max(resendAt, state.resetAt);
+      }
+    });
+
+    const code = generateCode(config.codeLength, config.random);
+    const expiresAt = started + config.ttlMs;
+    const challenge = {
+      hash: hashCode(config.key, purpose, phone.digits, code),
+      expiresAt,
+      attempts: 0,
+      maxAttempts: config.attemptsPerCode,
+    };
+    // Stored before sending, so a code never reaches a phone without being verifiable.
+    await guard(() => store.putChallenge(challengeKey(purpose, phone), challenge, started));
+
+    let messageId: string;
+    try {
+      ({ messageId } = await config.channel.send({
+        phone: phone.digits,
+        code,
+        purpose,
+        expiresAt: new Date(expiresAt),
+        ttlSeconds: config.ttlMs / 1000,
+      }));
+      if (typeof messageId !== "string" || messageId.length === 0) {
+        throw new Error("the channel returned no message id");
+      }
+    } catch (cause) {
+      const error = isOtpError(cause)
+        ? cause
+        : new OtpError(
+            "SEND_FAILED",
+            `The ${config.channel.name} channel could not send the code.`,
+            {
+              cause,
+            },
+          );
+      emit({
+        type: "send_failed",
+        at: new Date(now()),
+        ...base,
+        error: error.code,
+        message: error.message,
+      });
+      throw error;
+    }
+
+    await guard(() =>
+      store.putDelivery(messageId, { status: "accepted", updatedAt: now() }, config.deliveryTtlMs),
+    );
+    emit({
+      type: "sent",
+      at: new Date(now()),
+      ...base,
+      messageId,
+      channel: config.channel.name,
+      expiresAt: new Date(expiresAt),
+    });
+    return {
+      phone: phone.e164,
+      messageId,
+      expiresAt: new Date(expiresAt),
+      resendAt: new Date(resendAt),
+    };
+  }
+
+  function sendBuckets(phone: Phone, ip: string | undefined) {
+    const plan: { bucket: Bucket; limit: LimitName; perPhone: boolean }[] = [];
+    const add = (
+      limit: LimitName,
+      key: string,
+      max: number,
+      windowMs: number,
+      perPhone: boolean,
+      peek = false,
+    ) => plan.push({ bucket: { key, limit: max, windowMs, peek }, limit, perPhone });
+    if (config.phoneCooldownMs > 0) {
+      add("phone_cooldown", `send:cooldown:${phone.digits}`, 1, config.phoneCooldownMs, true);
+    }
+    if (config.sendsPerPhone) {
+      const { max, windowMs } = config.sendsPerPhone;
+      add("phone_window", `send:phone:${phone.digits}`, max, windowMs, true);
+    }
+    // A phone that used up its guesses gets no new code: it could not use it.
+    if (config.failuresPerPhone) {
+      const { max, windowMs } = config.failuresPerPhone;
+      add("phone_failures", failureKey(phone), max, windowMs, true, true);
+    }
+    if (ip !== undefined && config.sendsPerIp) {
+      add("ip_window", `send:ip:${ip}`, config.sendsPerIp.max, config.sendsPerIp.windowMs, false);
+    }
+    if (config.globalSends) {
+      const { max, windowMs } = config.globalSends;
+      add("global_window", "send:global", max, windowMs, false);
+    }
+    return plan;
+  }
+
+  async function verify(input: VerifyInput): Promise<VerifyResult> {
+    const request = readObject(input, "verify");
+    const phone = parsePhone(request.phone, config.defaultCountry);
+    const purpose = readPurpose(request.purpose);
+    const code = readCode(request.code, config.codeLength);
+    const at = now();
+    const base = { phone: maskPhone(phone.digits), purpose };
+    const result = await guard(() =>
+      store.attempt({
+        key: challengeKey(purpose, phone),
+        hash: hashCode(config.key, purpose, phone.digits, code),
+        now: at,
+        ...(config.failuresPerPhone && {
+          failures: {
+            key: failureKey(phone),
+            limit: config.failuresPerPhone.max,
+            windowMs: config.failuresPerPhone.windowMs,
+          },
+        }),
+      }),
+    );
+    const reject = (
+      reason: VerifyFailureReason,
+      extra: { attemptsLeft?: number; retryAfter?: number } = {},
+    ) => {
+      emit({ type: "rejected", at: new Date(at), ...base, reason, ...extra });
+      return { ok: false as const, reason, ...extra };
+    };
+    switch (result.outcome) {
+      case "match":
+        emit({ type: "verified", at: new Date(at), ...base });
+        return { ok: true, phone: phone.e164 };
+      case "mismatch":
+        return reject("INVALID_CODE", { attemptsLeft: result.attemptsLeft });
+      case "locked":
+        return reject("TOO_MANY_ATTEMPTS");
+      case "blocked": {
+        const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+        emit({ type: "limited", at: new Date(at), ...base, limit: "phone_failures", retryAfter });
+        return reject("TOO_MANY_ATTEMPTS", { retryAfter });
+      }
+      case "expired":
+        return reject("EXPIRED");
+      case "missing":
+        return reject("NO_PENDING_CODE");
+    }
+  }
+
+  async function status(messageId: string): Promise<StatusResult | null> {
+    const id = readString(messageId, "messageId", 256);
+    const record = await guard(() => store.getDelivery(id, now()));
+    if (record === null) return null;
+    return {
+      status: record.status,
+      updatedAt: new Date(record.updatedAt),
+      ...(record.error === undefined ? {} : { error: record.error }),
+    };
+  }
+
+  async function handleWebhook(body: unknown): Promise<WebhookResult> {
+    let payload = body;
+    if (typeof payload === "string" || payload instanceof Uint8Array) {
+      try {
+        payload = JSON.parse(
+          typeof payload === "string" ? payload : Buffer.from(payload).toString("utf8"),
+        );
+      } catch {
+        throw new OtpError("WEBHOOK_INVALID", "The webhook body is not JSON.");
+      }
+    }
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+      throw new OtpError("WEBHOOK_INVALID", "The webhook body must be a JSON object.");
+    }
+    const { ack, hooks } = payload as Record<string, unknown>;
+    const entries = [...(Array.isArray(ack) ? ack : []), ...(Array.isArray(hooks) ? hooks : [])];
+    const result: WebhookResult = { updated: 0, ignored: 0 };
+    for (const entry of entries) {
+      const update = readDeliveryEntry(entry);
+      const applied = update && (await guard(() => store.advanceDelivery(update, now())));
+      if (!update || !applied?.changed) {
+        result.ignored += 1;
+        continue;
+      }
+      result.updated += 1;
+      emit({
+        type: "delivery",
+        at: new Date(applied.record.updatedAt),
+        messageId: update.messageId,
+        status: applied.record.status,
+        ...(applied.record.error === undefined ? {} : { error: applied.record.error }),
+      });
+    }
+    return result;
+  }
+
+  function allowedPhone(value: unknown): Phone {
+    const phone = parsePhone(value, config.defaultCountry);
+    const allowed = config.countries;
+    if (
+      allowed !== undefined &&
+      !allowed.callingCodes.has(phone.callingCode) &&
+      !(phone.country !== undefined && allowed.regions.has(phone.country))
+    ) {
+      throw new OtpError("COUNTRY_NOT_ALLOWED", "Codes cannot be sent to numbers in this country.");
+    }
+    return phone;
+  }
+
+  function readPurpose(value: unknown): string {
+    if (value === undefined) return config.defaultPurpose;
+    if (!isPurpose(value)) {
+      throw new OtpError(
+        "INVALID_INPUT",
+        "`purpose` must be 1 to 32 letters, digits, '_', '.', ':' or '-'.",
+      );
+    }
+    return value;
+  }
+
+  return { send, verify, status, handleWebhook };
+}
+
+function challengeKey(purpose: string, phone: Phone): string {
+  return `${purpose}:${phone.digits}`;
+}
+
+function failureKey(phone: Phone): string {
+  return `verify:failures:${phone.digits}`;
+}
+
+/** Runs a store call; any failure becomes `STORE_UNAVAILABLE`, so no limit is ever skipped. */
+async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (cause) {
+    throw new OtpError("STORE_UNAVAILABLE", "The code store is unavailable; try again shortly.", {
+      cause,
+    });
+  }
+}
+
+function readObject<T extends object>(input: T, method: string): Record<keyof T, unknown> {
+  if (typeof input !== "object" || input === null) {
+    throw new OtpError("INVALID_INPUT", `${method}() takes an object such as { phone }.`);
+  }
+  return input as Record<keyof T, unknown>;
+}
+
+function readString(value: unknown, name: string, maxLength: number): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > maxLength) {
+    throw new OtpError(
+      "INVALID_INPUT",
+      `\`${name}\` must be a string of 1 to ${maxLength} characters.`,
+    );
+  }
+  return value;
+}
+
+/** A code as typed, without the spaces or dashes people add; anything but `length` digits is refused. */
+function readCode(value: unknown, length: number): string {
+  const code = typeof value === "string" && value.length <= 64 ? value.replace(/[\s-]/g, "") : "";
+  if (code.length !== length || !/^[0-9]+$/.test(code)) {
+    throw new OtpError("INVALID_INPUT", `\`code\` must be ${length} digits.`);
+  }
+  return code;
+}
+
+function reviveSendResult(stored: string): SendResult {
+  const value = JSON.parse(stored) as {
+    phone: string;
+    messageId: string;
+    expiresAt: string;
+    resendAt: string;
+  };
+  return {
+    phone: value.phone,
+    messageId: value.messageId,
+    expiresAt: new Date(value.expiresAt),
+    resendAt: new Date(value.resendAt),
+  };
+}
+
+function rateLimitMessage(limit: LimitName, retryAfter: number): string {
+  const wait = `Try again in ${retryAfter} s.`;
+  switch (limit) {
+    case "phone_cooldown":
+      return `A code was just sent to this phone. ${wait}`;
+    case "phone_window":
+      return `Too many codes were sent to this phone. ${wait}`;
+    case "phone_failures":
+      return `Too many wrong codes were entered for this phone. ${wait}`;
+    case "ip_window":
+      return `Too many codes were requested from this address. ${wait}`;
+    case "global_window":
+      return `The service is sending too many codes right now. ${wait}`;
+  }
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { ipKey } from "./ip.js";
+import { maskPhone, parsePhone } from "./phone.js";
+
+describe("parsePhone", () => {
+  it.each([
+    ["+1 (415) 555-0101", undefined, "+14155550101"],
+    ["+14155550101", undefined, "+14155550101"],
+    ["  +1.415.555.0101  ", undefined, "+14155550101"],
+    ["00 44 20 7946 0958", undefined, "+442079460958"],
+    ["0044 20 7946 0958", undefined, "+442079460958"],
+    ["(415) 555-0101", "US", "+14155550101"],
+    ["020 7946 0958", "GB", "+442079460958"],
+    ["011 44 20 7946 0958", "US", "+442079460958"],
+    ["+49 30 901820", "GB", "+4930901820"],
+    ["+91 98765 43210", undefined, "+919876543210"],
+  ] as const)("reads %j (default %s) as %s", (input, country, e164) => {
+    const phone = parsePhone(input, country);
+    expect(phone.e164).toBe(e164);
+    expect(phone.digits).toBe(e164.slice(1));
+  });
+
+  it("knows the calling code and region", () => {
+    expect(parsePhone("+1 416 555 0123")).toMatchObject({ callingCode: "1", country: "CA" });
+    expect(parsePhone("+442079460958")).toMatchObject({ callingCode: "44", country: "GB" });
+  });
+
+  it.each([
+    "+1 555 123 4567",
+    "+44 7700 900123",
+    "(415) 555-0101",
+    "+1 415 555 0101 ext 5",
+    "+1415555010199",
+    "tel:+14155550101",
+    "+1 415 555 0101 abc",
+    "++14155550101",
+    "0",
+    "",
+    " ",
+    `+${"1".repeat(100)}`,
+    "+1\u0000415",
+  ])("refuses %j with INVALID_PHONE", (input) => {
+    expect(() => parsePhone(input)).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
+  });
+
+  it.each([14155550101, null, undefined, {}, ["+14155550101"]])(
+    "refuses the non-string %j",
+    (input) => {
+      expect(() => parsePhone(input)).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
+    },
+  );
+});
+
+describe("maskPhone", () => {
+  it("keeps only the first two and the last two digits", () => {
+    expect(maskPhone("+14155550101")).toBe("+14*******01");
+    expect(maskPhone("442079460958")).toBe("+44********58");
+    expect(maskPhone("123")).toBe("+***");
+  });
+});
+
+describe("ipKey", () => {
+  it("keeps IPv4 addresses as they are, and unwraps IPv4-mapped IPv6", () => {
+    expect(ipKey("203.0.113.9")).toBe("203.0.113.9");
+    expect(ipKey("::ffff:203.0.113.9")).toBe("203.0.113.9");
+    expect(ipKey("::ffff:cb00:7109")).toBe("203.0.113.9");
+  });
+
+  it("groups IPv6 addresses by their /64", () => {
+    expect(ipKey("2001:db8:1234:5678:abcd::1")).toBe("2001:db8:1234:5678::/64");
+    expect(ipKey("2001:DB8:1234:5678:ffff:ffff:ffff:ffff")).toBe("2001:db8:1234:5678::/64");
+    expect(ipKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(ipKey("::1")).toBe("0:0:0:0::/64");
+    expect(ipKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+  });
+
+  it("groups by other prefixes on request", () => {
+    expect(ipKey("2001:db8:1234:5678::1", 48)).toBe("2001:db8:1234::/48");
+    expect(ipKey("2001:db8:12ff:5678::1", 40)).toBe("2001:db8:1200::/40");
+    expect(ipKey("2001:db8:1234:5678:9:a:b:c", 128)).toBe("2001:db8:1234:5678:9:a:b:c::/128");
+  });
+
+  it.each(["", "localhost", "999.1.1.1", "2001:db8::g", "1.2.3"])("refuses %j", (ip) => {
+    expect(() => ipKey(ip)).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
+  });
+});

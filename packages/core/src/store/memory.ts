@@ -1,0 +1,236 @@
+import { constantTimeEqual } from "../code.js";
+import { canAdvance } from "../delivery.js";
+import type {
+  AttemptInput,
+  AttemptResult,
+  Bucket,
+  BucketState,
+  ChallengeRecord,
+  DeliveryRecord,
+  Store,
+  TakeResult,
+} from "./types.js";
+
+export interface MemoryStoreOptions {
+  /**
+   * How often expired entries are swept out, in milliseconds. The timer does not keep the process
+   * alive.
+   * @default 30000
+   */
+  sweepIntervalMs?: number;
+  /**
+   * Entries kept at most, across all kinds. A write that would go past it (after a sweep) fails, so
+   * the store refuses service instead of growing without bound or dropping counters.
+   * @default 2000000
+   */
+  maxEntries?: number;
+  /** Clock used by the sweep timer. @default Date.now */
+  now?: () => number;
+}
+
+export interface MemoryStore extends Store {
+  /** Entries currently held, expired ones not yet swept included. */
+  readonly size: number;
+  /** Removes every expired entry now; returns how many went. */
+  sweep(now?: number): number;
+  /** Stops the sweep timer. */
+  close(): void;
+}
+
+interface Counter {
+  count: number;
+  resetAt: number;
+}
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+/**
+ * The store for a single process: plain maps, where each call runs to completion without awaiting
+ * anything, which makes every operation atomic. Expired entries are swept on a timer, so memory
+ * follows the number of live codes and counters, not the number of sends ever made.
+ *
+ * Use the Redis store when several processes serve the same users.
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
+  const maxEntries = options.maxEntries ?? 2_000_000;
+  const clock = options.now ?? Date.now;
+
+  const challenges = new Map<string, ChallengeRecord>();
+  const counters = new Map<string, Counter>();
+  const deliveries = new Map<string, Expiring<DeliveryRecord>>();
+  const values = new Map<string, Expiring<string>>();
+
+  const size = () => challenges.size + counters.size + deliveries.size + values.size;
+
+  function sweep(now = clock()): number {
+    let removed = 0;
+    for (const [key, challenge] of challenges) {
+      if (challenge.expiresAt <= now) removed += +challenges.delete(key);
+    }
+    for (const [key, counter] of counters) {
+      if (counter.resetAt <= now) removed += +counters.delete(key);
+    }
+    for (const map of [deliveries, values]) {
+      for (const [key, entry] of map) {
+        if (entry.expiresAt <= now) removed += +map.delete(key);
+      }
+    }
+    return removed;
+  }
+
+  /** Makes room for one new entry, or throws so the core fails closed. */
+  function reserveRoom(now: number): void {
+    if (size() < maxEntries) return;
+    sweep(now);
+    if (size() >= maxEntries) {
+      throw new Error(`memory store is full (${maxEntries} entries)`);
+    }
+  }
+
+  function liveCounter(key: string, now: number): Counter | undefined {
+    const counter = counters.get(key);
+    if (counter === undefined) return undefined;
+    if (counter.resetAt <= now) {
+      counters.delete(key);
+      return undefined;
+    }
+    return counter;
+  }
+
+  function hit(bucket: Bucket, now: number): BucketState {
+    const counter = liveCounter(bucket.key, now);
+    if (bucket.peek) {
+      const count = counter?.count ?? 0;
+      return { remaining: bucket.limit - count, resetAt: counter?.resetAt ?? now };
+    }
+    if (counter === undefined) {
+      reserveRoom(now);
+      const fresh = { count: 1, resetAt: now + bucket.windowMs };
+      counters.set(bucket.key, fresh);
+      return { remaining: bucket.limit - 1, resetAt: fresh.resetAt };
+    }
+    counter.count += 1;
+    return { remaining: bucket.limit - counter.count, resetAt: counter.resetAt };
+  }
+
+  /** The full bucket that frees up last, if any. */
+  function lastToFree(buckets: readonly Bucket[], now: number) {
+    let full: { key: string; retryAfterMs: number } | undefined;
+    for (const bucket of buckets) {
+      const counter = liveCounter(bucket.key, now);
+      if ((counter?.count ?? 0) < bucket.limit) continue;
+      const retryAfterMs = counter === undefined ? bucket.windowMs : counter.resetAt - now;
+      if (full === undefined || retryAfterMs > full.retryAfterMs) {
+        full = { key: bucket.key, retryAfterMs };
+      }
+    }
+    return full;
+  }
+
+  function live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | undefined {
+    const entry = map.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  function put<T>(
+    map: Map<string, Expiring<T>>,
+    key: string,
+    value: T,
+    expiresAt: number,
+    now: number,
+  ) {
+    if (!map.has(key)) reserveRoom(now);
+    map.set(key, { value, expiresAt });
+  }
+
+  const timer = setInterval(() => sweep(), sweepIntervalMs);
+  timer.unref?.();
+
+  return {
+    get size() {
+      return size();
+    },
+    sweep,
+    close() {
+      clearInterval(timer);
+    },
+
+    async putChallenge(key, challenge, now) {
+      if (!challenges.has(key)) reserveRoom(now);
+      // Delete first so the map's order stays close to expiry order.
+      challenges.delete(key);
+      challenges.set(key, { ...challenge });
+    },
+
+    async attempt({ key, hash, now, failures }: AttemptInput): Promise<AttemptResult> {
+      if (failures !== undefined) {
+        const full = lastToFree([failures], now);
+        if (full !== undefined) return { outcome: "blocked", retryAfterMs: full.retryAfterMs };
+      }
+      const challenge = challenges.get(key);
+      if (challenge === undefined) return { outcome: "missing" };
+      if (challenge.expiresAt <= now) {
+        challenges.delete(key);
+        return { outcome: "expired" };
+      }
+      if (challenge.attempts >= challenge.maxAttempts) return { outcome: "locked" };
+      if (constantTimeEqual(challenge.hash, hash)) {
+        challenges.delete(key);
+        return { outcome: "match" };
+      }
+      challenge.attempts += 1;
+      if (failures !== undefined) hit({ ...failures, peek: false }, now);
+      return { outcome: "mismatch", attemptsLeft: challenge.maxAttempts - challenge.attempts };
+    },
+
+    async take(buckets, now): Promise<TakeResult> {
+      const full = lastToFree(buckets, now);
+      if (full !== undefined) return { ok: false, ...full };
+      return { ok: true, buckets: buckets.map((bucket) => hit(bucket, now)) };
+    },
+
+    async putDelivery(messageId, record, ttlMs) {
+      put(deliveries, messageId, { ...record }, record.updatedAt + ttlMs, record.updatedAt);
+    },
+
+    async advanceDelivery(update, now) {
+      const record = live(deliveries, update.messageId, now);
+      if (record === undefined) return null;
+      if (!canAdvance(record.status, update.status))
+        return { changed: false, record: { ...record } };
+      record.status = update.status;
+      record.updatedAt = now;
+      if (update.error !== undefined) record.error = update.error;
+      return { changed: true, record: { ...record } };
+    },
+
+    async getDelivery(messageId, now) {
+      const record = live(deliveries, messageId, now);
+      return record === undefined ? null : { ...record };
+    },
+
+    async setIfAbsent(key, value, ttlMs, now) {
+      const existing = live(values, key, now);
+      if (existing !== undefined) return existing;
+      put(values, key, value, now + ttlMs, now);
+      return null;
+    },
+
+    async set(key, value, ttlMs, now) {
+      put(values, key, value, now + ttlMs, now);
+    },
+
+    async delete(key) {
+      values.delete(key);
+    },
+  };
+}

@@ -1,0 +1,289 @@
+/**
+ * The behaviour every `Store` must show, written once and run against each implementation.
+ * Call `describeStore(name, create)` from a `*.test.ts` file.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Bucket, ChallengeRecord, Store } from "./types.js";
+
+export interface StoreHarness {
+  store: Store;
+  /** Called after each test. */
+  close?: () => Promise<void> | void;
+}
+
+const T0 = 1_700_000_000_000;
+
+function challenge(overrides: Partial<ChallengeRecord> = {}): ChallengeRecord {
+  return { hash: "h-right", expiresAt: T0 + 300_000, attempts: 0, maxAttempts: 5, ...overrides };
+}
+
+export function describeStore(name: string, create: () => Promise<StoreHarness> | StoreHarness) {
+  describe(`${name} store`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    let prefix = 0;
+    // Unique keys per test, so stores that outlive a test (Redis) never see stale state.
+    const k = (key: string) => `t${prefix}:${key}`;
+
+    beforeEach(async () => {
+      harness = await create();
+      store = harness.store;
+      prefix += 1;
+    });
+    afterEach(async () => {
+      await harness.close?.();
+    });
+
+    describe("challenges", () => {
+      it("matches the right hash once, then has nothing pending", async () => {
+        await store.putChallenge(k("c"), challenge(), T0);
+        expect(await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 1 })).toEqual({
+          outcome: "match",
+        });
+        expect(await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 2 })).toEqual({
+          outcome: "missing",
+        });
+      });
+
+      it("counts wrong guesses down to zero, then locks the challenge even for the right hash", async () => {
+        await store.putChallenge(k("c"), challenge({ maxAttempts: 3 }), T0);
+        const left = [];
+        for (let i = 0; i < 3; i++) {
+          const result = await store.attempt({ key: k("c"), hash: "h-wrong", now: T0 });
+          left.push(result.outcome === "mismatch" ? result.attemptsLeft : result.outcome);
+        }
+        expect(left).toEqual([2, 1, 0]);
+        expect(await store.attempt({ key: k("c"), hash: "h-right", now: T0 })).toEqual({
+          outcome: "locked",
+        });
+      });
+
+      it("reports an expired challenge and forgets it", async () => {
+        await store.putChallenge(k("c"), challenge({ expiresAt: T0 + 1000 }), T0);
+        expect(await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 1000 })).toEqual({
+          outcome: "expired",
+        });
+        expect(await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 1001 })).toEqual({
+          outcome: "missing",
+        });
+      });
+
+      it("replaces an earlier challenge and its attempt count", async () => {
+        await store.putChallenge(k("c"), challenge({ hash: "h-old" }), T0);
+        await store.attempt({ key: k("c"), hash: "h-wrong", now: T0 });
+        await store.putChallenge(k("c"), challenge({ hash: "h-new" }), T0 + 10);
+        expect(await store.attempt({ key: k("c"), hash: "h-old", now: T0 + 11 })).toEqual({
+          outcome: "mismatch",
+          attemptsLeft: 4,
+        });
+        expect(await store.attempt({ key: k("c"), hash: "h-new", now: T0 + 12 })).toEqual({
+          outcome: "match",
+        });
+      });
+
+      it("keeps challenges under different keys apart", async () => {
+        await store.putChallenge(k("login"), challenge({ hash: "h-a" }), T0);
+        await store.putChallenge(k("step-up"), challenge({ hash: "h-b" }), T0);
+        expect((await store.attempt({ key: k("login"), hash: "h-b", now: T0 })).outcome).toBe(
+          "mismatch",
+        );
+        expect((await store.attempt({ key: k("step-up"), hash: "h-b", now: T0 })).outcome).toBe(
+          "match",
+        );
+      });
+
+      it("counts exactly N of N concurrent wrong guesses, up to the cap", async () => {
+        await store.putChallenge(k("c"), challenge({ maxAttempts: 5 }), T0);
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            store.attempt({ key: k("c"), hash: "h-wrong", now: T0 }),
+          ),
+        );
+        const mismatches = results.filter((r) => r.outcome === "mismatch");
+        expect(mismatches).toHaveLength(5);
+        expect(
+          mismatches.map((r) => (r.outcome === "mismatch" ? r.attemptsLeft : -1)).sort(),
+        ).toEqual([0, 1, 2, 3, 4]);
+        expect(results.filter((r) => r.outcome === "locked")).toHaveLength(45);
+        expect((await store.attempt({ key: k("c"), hash: "h-right", now: T0 })).outcome).toBe(
+          "locked",
+        );
+      });
+
+      it("lets exactly one of 20 concurrent right guesses through", async () => {
+        await store.putChallenge(k("c"), challenge(), T0);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.attempt({ key: k("c"), hash: "h-right", now: T0 }),
+          ),
+        );
+        expect(results.filter((r) => r.outcome === "match")).toHaveLength(1);
+        expect(results.filter((r) => r.outcome === "missing")).toHaveLength(19);
+      });
+
+      it("refuses every guess once the failure budget is full, and counts misses in it", async () => {
+        const failures: Bucket = { key: k("fail"), limit: 3, windowMs: 60_000 };
+        await store.putChallenge(k("c"), challenge({ maxAttempts: 10 }), T0);
+        for (let i = 0; i < 3; i++) {
+          const r = await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures });
+          expect(r.outcome).toBe("mismatch");
+        }
+        expect(
+          await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 1000, failures }),
+        ).toEqual({
+          outcome: "blocked",
+          retryAfterMs: 59_000,
+        });
+        // The window ends: guesses are allowed again, and the right one still matches.
+        expect(
+          (await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 60_000, failures }))
+            .outcome,
+        ).toBe("match");
+      });
+
+      it("does not count a right guess, an expired or a missing code in the failure budget", async () => {
+        const failures: Bucket = { key: k("fail"), limit: 1, windowMs: 60_000 };
+        await store.attempt({ key: k("none"), hash: "h", now: T0, failures });
+        await store.putChallenge(k("old"), challenge({ expiresAt: T0 + 1 }), T0);
+        await store.attempt({ key: k("old"), hash: "h-wrong", now: T0 + 5, failures });
+        await store.putChallenge(k("c"), challenge(), T0);
+        await store.attempt({ key: k("c"), hash: "h-right", now: T0, failures });
+        await store.putChallenge(k("c"), challenge(), T0);
+        expect(
+          (await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures })).outcome,
+        ).toBe("mismatch");
+        expect(
+          (await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures })).outcome,
+        ).toBe("blocked");
+      });
+
+      it("stops a flood of concurrent guesses at the failure budget across codes", async () => {
+        const failures: Bucket = { key: k("fail"), limit: 7, windowMs: 60_000 };
+        await store.putChallenge(k("a"), challenge(), T0);
+        await store.putChallenge(k("b"), challenge(), T0);
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            store.attempt({ key: k(i % 2 ? "a" : "b"), hash: "h-wrong", now: T0, failures }),
+          ),
+        );
+        expect(results.filter((r) => r.outcome === "mismatch")).toHaveLength(7);
+      });
+    });
+
+    describe("counters", () => {
+      const bucket = (key: string, limit: number, windowMs = 10_000): Bucket => ({
+        key: k(key),
+        limit,
+        windowMs,
+      });
+
+      it("allows `limit` hits per window, then says when the window ends", async () => {
+        const b = bucket("b", 2);
+        expect(await store.take([b], T0)).toEqual({
+          ok: true,
+          buckets: [{ remaining: 1, resetAt: T0 + 10_000 }],
+        });
+        expect(await store.take([b], T0 + 1000)).toEqual({
+          ok: true,
+          buckets: [{ remaining: 0, resetAt: T0 + 10_000 }],
+        });
+        expect(await store.take([b], T0 + 4000)).toEqual({
+          ok: false,
+          key: k("b"),
+          retryAfterMs: 6000,
+        });
+        expect((await store.take([b], T0 + 10_000)).ok).toBe(true);
+      });
+
+      it("counts nothing when any bucket is full, and names the one that frees up last", async () => {
+        const short = bucket("short", 1, 1000);
+        const long = bucket("long", 1, 5000);
+        const free = bucket("free", 10);
+        await store.take([short, long], T0);
+        expect(await store.take([free, short, long], T0 + 100)).toEqual({
+          ok: false,
+          key: k("long"),
+          retryAfterMs: 4900,
+        });
+        const after = await store.take([free], T0 + 200);
+        expect(after.ok && after.buckets[0]?.remaining).toBe(9);
+      });
+
+      it("checks a peek bucket without counting in it", async () => {
+        const peek: Bucket = { ...bucket("p", 1), peek: true };
+        expect((await store.take([peek], T0)).ok).toBe(true);
+        expect((await store.take([peek], T0)).ok).toBe(true);
+        await store.take([bucket("p", 1)], T0);
+        expect((await store.take([peek], T0)).ok).toBe(false);
+      });
+
+      it("admits exactly `limit` of many concurrent hits", async () => {
+        const b = bucket("b", 5);
+        const results = await Promise.all(Array.from({ length: 30 }, () => store.take([b], T0)));
+        expect(results.filter((r) => r.ok)).toHaveLength(5);
+      });
+    });
+
+    describe("delivery", () => {
+      it("moves forward only, and never out of a failure", async () => {
+        const id = k("wamid.1");
+        await store.putDelivery(id, { status: "accepted", updatedAt: T0 }, 60_000);
+        const step = (status: "sent" | "delivered" | "read" | "failed", at: number) =>
+          store.advanceDelivery({ messageId: id, status }, at);
+        expect((await step("delivered", T0 + 1))?.changed).toBe(true);
+        expect(await step("sent", T0 + 2)).toEqual({
+          changed: false,
+          record: { status: "delivered", updatedAt: T0 + 1 },
+        });
+        expect((await step("failed", T0 + 3))?.changed).toBe(false);
+        expect((await step("read", T0 + 4))?.record).toEqual({ status: "read", updatedAt: T0 + 4 });
+        expect(await store.getDelivery(id, T0 + 5)).toEqual({ status: "read", updatedAt: T0 + 4 });
+      });
+
+      it("keeps a failure's reason and ends there", async () => {
+        const id = k("wamid.2");
+        await store.putDelivery(id, { status: "accepted", updatedAt: T0 }, 60_000);
+        await store.advanceDelivery(
+          { messageId: id, status: "failed", error: "not on WhatsApp" },
+          T0 + 1,
+        );
+        expect(
+          (await store.advanceDelivery({ messageId: id, status: "delivered" }, T0 + 2))?.changed,
+        ).toBe(false);
+        expect(await store.getDelivery(id, T0 + 3)).toEqual({
+          status: "failed",
+          updatedAt: T0 + 1,
+          error: "not on WhatsApp",
+        });
+      });
+
+      it("ignores unknown messages and forgets old ones", async () => {
+        expect(
+          await store.advanceDelivery({ messageId: k("nope"), status: "sent" }, T0),
+        ).toBeNull();
+        await store.putDelivery(k("m"), { status: "accepted", updatedAt: T0 }, 1000);
+        expect(await store.getDelivery(k("m"), T0 + 999)).not.toBeNull();
+        expect(await store.getDelivery(k("m"), T0 + 1000)).toBeNull();
+      });
+    });
+
+    describe("values", () => {
+      it("sets a value only when absent, until it expires", async () => {
+        expect(await store.setIfAbsent(k("v"), "one", 1000, T0)).toBeNull();
+        expect(await store.setIfAbsent(k("v"), "two", 1000, T0 + 10)).toBe("one");
+        await store.set(k("v"), "three", 1000, T0 + 20);
+        expect(await store.setIfAbsent(k("v"), "four", 1000, T0 + 30)).toBe("three");
+        expect(await store.setIfAbsent(k("v"), "five", 1000, T0 + 1020)).toBeNull();
+        await store.delete(k("v"));
+        expect(await store.setIfAbsent(k("v"), "six", 1000, T0 + 1030)).toBeNull();
+      });
+
+      it("gives a key to exactly one of many concurrent claims", async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.setIfAbsent(k("claim"), `v${i}`, 1000, T0)),
+        );
+        expect(results.filter((r) => r === null)).toHaveLength(1);
+      });
+    });
+  });
+}

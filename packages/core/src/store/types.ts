@@ -1,0 +1,107 @@
+import type { DeliveryStatus, DeliveryUpdate } from "../delivery.js";
+
+/**
+ * A stored code. It holds the keyed hash only: the code itself is never stored.
+ */
+export interface ChallengeRecord {
+  /** Keyed hash of the code (see `hashCode`). */
+  hash: string;
+  /** Epoch milliseconds after which the code is dead. */
+  expiresAt: number;
+  /** Wrong guesses so far. */
+  attempts: number;
+  /** Wrong guesses after which the code is dead. */
+  maxAttempts: number;
+}
+
+/**
+ * A counter with a fixed window that starts at its first hit. `limit` hits are allowed per window.
+ */
+export interface Bucket {
+  key: string;
+  limit: number;
+  windowMs: number;
+  /** Only check that the bucket has room; do not count this call. */
+  peek?: boolean;
+}
+
+export interface BucketState {
+  /** Hits still allowed in the current window, after this call. */
+  remaining: number;
+  /** Epoch milliseconds when the window ends; `now` for a bucket never hit. */
+  resetAt: number;
+}
+
+export type TakeResult =
+  | { ok: true; buckets: BucketState[] }
+  | { ok: false; key: string; retryAfterMs: number };
+
+export interface AttemptInput {
+  key: string;
+  /** Keyed hash of the guessed code. */
+  hash: string;
+  now: number;
+  /**
+   * The phone's failure budget. A wrong guess counts in it; once it is full the attempt is refused
+   * before any comparison.
+   */
+  failures?: Bucket;
+}
+
+export type AttemptResult =
+  /** The hash matched; the challenge is gone (single use). */
+  | { outcome: "match" }
+  /** A wrong guess, now counted. */
+  | { outcome: "mismatch"; attemptsLeft: number }
+  /** The challenge took its last wrong guess earlier. */
+  | { outcome: "locked" }
+  /** The phone's failure budget is used up. */
+  | { outcome: "blocked"; retryAfterMs: number }
+  | { outcome: "expired" }
+  | { outcome: "missing" };
+
+export interface DeliveryRecord {
+  status: DeliveryStatus;
+  /** Epoch milliseconds of the last change. */
+  updatedAt: number;
+  error?: string;
+}
+
+/**
+ * Where waotp keeps its state. Every method is one atomic step: whatever several processes do at
+ * once, each call sees and leaves a consistent record. Implementations: `memoryStore()` for one
+ * process, the Redis store for several.
+ *
+ * A store throws only when it cannot answer (connection lost, timeout); the core then refuses the
+ * call with `STORE_UNAVAILABLE` rather than skip a limit.
+ */
+export interface Store {
+  /** Saves the challenge under `key`, replacing any earlier one; it lives until `expiresAt`. */
+  putChallenge(key: string, challenge: ChallengeRecord, now: number): Promise<void>;
+  /**
+   * One verification attempt, atomically: refuse when the failure budget is full, find the live
+   * challenge, compare hashes in constant time, then consume it on a match or count the miss.
+   */
+  attempt(input: AttemptInput): Promise<AttemptResult>;
+  /**
+   * Counts a hit in every bucket (except `peek` ones) if all have room; otherwise counts nothing and
+   * says which bucket was full and when it frees up.
+   */
+  take(buckets: readonly Bucket[], now: number): Promise<TakeResult>;
+  /** Starts tracking a message's delivery. */
+  putDelivery(messageId: string, record: DeliveryRecord, ttlMs: number): Promise<void>;
+  /**
+   * Applies an update if it moves the message forward (see `canAdvance`). Returns the record after
+   * the call and whether it changed, or null for an unknown message.
+   */
+  advanceDelivery(
+    update: DeliveryUpdate,
+    now: number,
+  ): Promise<{ changed: boolean; record: DeliveryRecord } | null>;
+  getDelivery(messageId: string, now: number): Promise<DeliveryRecord | null>;
+  /** Sets `key` to `value` unless it holds a live value; returns that value if so. */
+  setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<string | null>;
+  /** Sets `key` to `value`, replacing what it held. */
+  set(key: string, value: string, ttlMs: number, now: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}

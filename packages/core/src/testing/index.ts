@@ -1,0 +1,6 @@
+export {
+  createTestChannel,
+  type RecordedMessage,
+  type TestChannel,
+  type TestChannelOptions,
+} from "./test-channel.js";
