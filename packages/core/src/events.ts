@@ -28,7 +28,15 @@ export type OtpEvent =
   | (PhoneEvent & { type: "verified" })
   | (PhoneEvent & { type: "rejected"; reason: VerifyFailureReason; attemptsLeft?: number })
   | (PhoneEvent & { type: "limited"; limit: LimitName; retryAfter: number })
-  | (EventBase & { type: "delivery"; messageId: string; status: DeliveryStatus; error?: string });
+  | (EventBase & { type: "delivery"; messageId: string; status: DeliveryStatus; error?: string })
+  | (PhoneEvent & {
+      type: "fallback";
+      /** The message that failed. */
+      messageId: string;
+      /** The message the fallback channel sent instead. */
+      fallbackMessageId: string;
+      channel: string;
+    });
 
 export type OtpEventType = OtpEvent["type"];
 

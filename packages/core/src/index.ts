@@ -18,6 +18,7 @@ export type { LimitName, OnEvent, OtpEvent, OtpEventType } from "./events.js";
 export { ipKey } from "./ip.js";
 export type {
   CodeOptions,
+  DeliveryOptions,
   IpSendLimit,
   LimitOptions,
   OtpOptions,
@@ -46,3 +47,18 @@ export type {
   Store,
   TakeResult,
 } from "./store/types.js";
+export {
+  authenticationTemplateBody,
+  type OneMsgChannel,
+  type OneMsgOptions,
+  type OneMsgTemplate,
+  oneMsg,
+} from "./one-msg/channel.js";
+export {
+  createOneMsgClient,
+  DEFAULT_BASE_URL,
+  type OneMsgClient,
+  type OneMsgClientOptions,
+  type RetryOptions,
+} from "./one-msg/client.js";
+export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";

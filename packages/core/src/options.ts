@@ -62,6 +62,23 @@ export interface LimitOptions {
   countries?: readonly string[];
 }
 
+export interface DeliveryOptions {
+  /** Seconds a message's delivery state is kept for `status()`. @default 3600 */
+  ttlSeconds?: number;
+  /**
+   * Lets `status()` ask the channel (1MSG `hookInfo`) when webhooks have not brought a final state,
+   * at most once per `pollIntervalSeconds` per message. @default false
+   */
+  poll?: boolean;
+  /** @default 5 */
+  pollIntervalSeconds?: number;
+  /**
+   * A channel (SMS, email, ...) that gets a fresh code when a message is reported failed or
+   * undelivered while its code is still alive. Once per message; its own failures go no further.
+   */
+  fallback?: Channel;
+}
+
 export interface OtpOptions {
   /**
    * Key for the HMAC under which codes are stored, at least 32 bytes (`openssl rand -hex 32`).
@@ -78,8 +95,7 @@ export interface OtpOptions {
   defaultCountry?: CountryCode;
   /** Purpose used when a call names none. @default "login" */
   defaultPurpose?: string;
-  /** Seconds a message's delivery state is kept for `status()`. @default 3600 */
-  deliveryTtlSeconds?: number;
+  delivery?: DeliveryOptions;
   /** Called with every event; never receives a code, hash or token. Errors it throws are ignored. */
   onEvent?: OnEvent;
   /** Clock in epoch milliseconds. @default Date.now */
@@ -109,6 +125,9 @@ export interface ResolvedOptions {
   defaultCountry: CountryCode | undefined;
   defaultPurpose: string;
   deliveryTtlMs: number;
+  poll: boolean;
+  pollIntervalMs: number;
+  fallback: Channel | undefined;
   onEvent: OnEvent | undefined;
   now: () => number;
   random: RandomInt;
@@ -124,6 +143,7 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
   }
   const limits = options.limits ?? {};
   const code = options.code ?? {};
+  const delivery = options.delivery ?? {};
   const ttlSeconds = integer("code.ttlSeconds", code.ttlSeconds ?? 300, 30, 600);
   const phone =
     limits.sendsPerPhone === false
@@ -133,14 +153,9 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
   if (!PURPOSE.test(defaultPurpose)) {
     throw configError("`defaultPurpose` must be 1 to 32 letters, digits, '_', '.', ':' or '-'.");
   }
-  if (typeof options.channel?.send !== "function") {
-    throw configError(
-      "`channel` is required: pass oneMsg({ channelId, token, template }) or a Channel with send().",
-    );
-  }
   return {
     key: secretKey(options.secret),
-    channel: options.channel,
+    channel: channel("channel", options.channel),
     store: options.store ?? memoryStore(),
     codeLength: integer("code.length", code.length ?? 6, 4, 10),
     ttlMs: ttlSeconds * 1000,
@@ -178,8 +193,12 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
     defaultCountry:
       options.defaultCountry === undefined ? undefined : region(options.defaultCountry),
     defaultPurpose,
-    deliveryTtlMs:
-      integer("deliveryTtlSeconds", options.deliveryTtlSeconds ?? 3600, 60, 7 * 86_400) * 1000,
+    deliveryTtlMs: integer("delivery.ttlSeconds", delivery.ttlSeconds ?? 3600, 60, 7 * 86_400) * 1000,
+    poll: delivery.poll === true,
+    pollIntervalMs:
+      integer("delivery.pollIntervalSeconds", delivery.pollIntervalSeconds ?? 5, 1, 3600) * 1000,
+    fallback:
+      delivery.fallback === undefined ? undefined : channel("delivery.fallback", delivery.fallback),
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
     random: options.random ?? cryptoRandomInt,
@@ -188,6 +207,15 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
 
 export function isPurpose(value: unknown): value is string {
   return typeof value === "string" && PURPOSE.test(value);
+}
+
+function channel(name: string, value: unknown): Channel {
+  if (typeof (value as Partial<Channel> | undefined)?.send !== "function") {
+    throw configError(
+      `\`${name}\` is required: pass oneMsg({ channelId, token, template }) or a Channel with send().`,
+    );
+  }
+  return value as Channel;
 }
 
 function secretKey(secret: unknown): Buffer {

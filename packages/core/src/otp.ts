@@ -1,5 +1,6 @@
 import { generateCode, hashCode } from "./code.js";
-import { type DeliveryStatus, readDeliveryEntry } from "./delivery.js";
+import type { Channel } from "./channel.js";
+import { type DeliveryStatus, type DeliveryUpdate, isTerminal, readDeliveryEntry } from "./delivery.js";
 import type { VerifyFailureReason } from "./error-codes.js";
 import { isOtpError, OtpError } from "./errors.js";
 import type { LimitName, OtpEvent } from "./events.js";
@@ -215,7 +216,11 @@ export function createOtp(options: OtpOptions): Otp {
     }
 
     await guard(() =>
-      store.putDelivery(messageId, { status: "accepted", updatedAt: now() }, config.deliveryTtlMs),
+      store.putDelivery(
+        messageId,
+        { status: "accepted", updatedAt: now(), phone: phone.digits, purpose, expiresAt },
+        config.deliveryTtlMs,
+      ),
     );
     emit({
       type: "sent",
@@ -315,13 +320,97 @@ export function createOtp(options: OtpOptions): Otp {
 
   async function status(messageId: string): Promise<StatusResult | null> {
     const id = readString(messageId, "messageId", 256);
-    const record = await guard(() => store.getDelivery(id, now()));
+    let record = await guard(() => store.getDelivery(id, now()));
     if (record === null) return null;
+    const channel = record.fallback ? config.fallback : config.channel;
+    if (config.poll && channel?.poll && !isTerminal(record.status) && record.status !== "read") {
+      // One poll per message per interval, across every instance sharing the store.
+      const busy = await guard(() => store.setIfAbsent(`poll:${id}`, "1", config.pollIntervalMs, now()));
+      if (busy === null) {
+        const update = await channel.poll(id).catch(() => null);
+        if (update !== null && update.messageId === id) {
+          record = (await applyUpdate(update))?.record ?? record;
+        }
+      }
+    }
     return {
       status: record.status,
       updatedAt: new Date(record.updatedAt),
       ...(record.error === undefined ? {} : { error: record.error }),
     };
+  }
+
+  /** Moves a message forward; on a failure, hands a fresh code to the fallback channel. */
+  async function applyUpdate(update: DeliveryUpdate) {
+    const at = now();
+    const applied = await guard(() => store.advanceDelivery(update, at));
+    if (applied === null || !applied.changed) return applied;
+    const { record } = applied;
+    emit({
+      type: "delivery",
+      at: new Date(record.updatedAt),
+      messageId: update.messageId,
+      status: record.status,
+      ...(record.error === undefined ? {} : { error: record.error }),
+    });
+    if (
+      isTerminal(record.status) &&
+      config.fallback !== undefined &&
+      !record.fallback &&
+      record.phone !== undefined &&
+      record.purpose !== undefined &&
+      (record.expiresAt ?? 0) > at
+    ) {
+      await sendFallback(config.fallback, update.messageId, record.phone, record.purpose).catch(() => {});
+    }
+    return applied;
+  }
+
+  async function sendFallback(channel: Channel, failedId: string, digits: string, purpose: string) {
+    const phone = parsePhone(`+${digits}`);
+    const base = { phone: maskPhone(digits), purpose };
+    const started = now();
+    const code = generateCode(config.codeLength, config.random);
+    const expiresAt = started + config.ttlMs;
+    await guard(() =>
+      store.putChallenge(
+        challengeKey(purpose, phone),
+        {
+          hash: hashCode(config.key, purpose, digits, code),
+          expiresAt,
+          attempts: 0,
+          maxAttempts: config.attemptsPerCode,
+        },
+        started,
+      ),
+    );
+    try {
+      const { messageId } = await channel.send({
+        phone: digits,
+        code,
+        purpose,
+        expiresAt: new Date(expiresAt),
+        ttlSeconds: config.ttlMs / 1000,
+      });
+      await guard(() =>
+        store.putDelivery(
+          messageId,
+          { status: "accepted", updatedAt: now(), phone: digits, purpose, expiresAt, fallback: true },
+          config.deliveryTtlMs,
+        ),
+      );
+      emit({
+        type: "fallback",
+        at: new Date(now()),
+        ...base,
+        messageId: failedId,
+        fallbackMessageId: messageId,
+        channel: channel.name,
+      });
+    } catch (cause) {
+      const error = isOtpError(cause) ? cause : new OtpError("SEND_FAILED", `The ${channel.name} fallback channel could not send the code.`);
+      emit({ type: "send_failed", at: new Date(now()), ...base, error: error.code, message: error.message });
+    }
   }
 
   async function handleWebhook(body: unknown): Promise<WebhookResult> {
@@ -343,19 +432,9 @@ export function createOtp(options: OtpOptions): Otp {
     const result: WebhookResult = { updated: 0, ignored: 0 };
     for (const entry of entries) {
       const update = readDeliveryEntry(entry);
-      const applied = update && (await guard(() => store.advanceDelivery(update, now())));
-      if (!update || !applied?.changed) {
-        result.ignored += 1;
-        continue;
-      }
-      result.updated += 1;
-      emit({
-        type: "delivery",
-        at: new Date(applied.record.updatedAt),
-        messageId: update.messageId,
-        status: applied.record.status,
-        ...(applied.record.error === undefined ? {} : { error: applied.record.error }),
-      });
+      const applied = update && (await applyUpdate(update));
+      if (applied?.changed) result.updated += 1;
+      else result.ignored += 1;
     }
     return result;
   }

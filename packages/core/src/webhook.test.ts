@@ -18,7 +18,7 @@ describe("status", () => {
   });
 
   it("is null for an unknown message, and for one older than the delivery TTL", async () => {
-    const t = setup({ deliveryTtlSeconds: 120 });
+    const t = setup({ delivery: { ttlSeconds: 120 } });
     const { messageId } = await t.otp.send({ phone: PHONE_US });
     expect(await t.otp.status("wamid.unknown")).toBeNull();
     t.advance(120);

@@ -65,6 +65,13 @@ export interface DeliveryRecord {
   /** Epoch milliseconds of the last change. */
   updatedAt: number;
   error?: string;
+  /** Digits of the phone the code went to, for the fallback channel. */
+  phone?: string;
+  purpose?: string;
+  /** Epoch milliseconds when the message's code expires. */
+  expiresAt?: number;
+  /** Sent by the fallback channel (a failure then hands nothing on). */
+  fallback?: boolean;
 }
 
 /**

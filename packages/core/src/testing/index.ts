@@ -1,4 +1,14 @@
 export {
+  createOneMsgFake,
+  DEFAULT_TEMPLATE,
+  type FakeFault,
+  type FakeMessage,
+  type FakeTemplate,
+  type OneMsgFake,
+  type OneMsgFakeOptions,
+} from "./one-msg-fake.js";
+export { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./simulator.js";
+export {
   createTestChannel,
   type RecordedMessage,
   type TestChannel,

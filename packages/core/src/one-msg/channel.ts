@@ -1,0 +1,139 @@
+import type { Channel } from "../channel.js";
+import { canAdvance, type DeliveryStatus, type DeliveryUpdate, readDeliveryEntry } from "../delivery.js";
+import { OtpError } from "../errors.js";
+import { createOneMsgClient, type OneMsgClient, type OneMsgClientOptions, providerMessage } from "./client.js";
+import { OneMsgError, redact } from "./errors.js";
+
+export interface OneMsgTemplate {
+  /** The approved AUTHENTICATION template's name (ONEMSG_TEMPLATE). */
+  name: string;
+  /** Its namespace (ONEMSG_NAMESPACE); 1MSG answers 422 without it. */
+  namespace: string;
+  /** Its language code (ONEMSG_LANGUAGE). @default "en" */
+  language?: string;
+}
+
+export interface OneMsgOptions extends OneMsgClientOptions {
+  template: OneMsgTemplate;
+  /**
+   * Sends `messageSendTtlSeconds` equal to the code's lifetime, so WhatsApp drops a message that could
+   * only arrive after its code died. Turn off for API versions that refuse the field.
+   * @default true
+   */
+  messageTtl?: boolean;
+}
+
+export interface OneMsgChannel extends Channel {
+  readonly client: OneMsgClient;
+}
+
+/** The `sendTemplate` body for an authentication template: the code in the body and in the copy-code button. */
+export function authenticationTemplateBody(
+  phone: string,
+  code: string,
+  template: Required<OneMsgTemplate>,
+): Record<string, unknown> {
+  return {
+    phone,
+    template: template.name,
+    namespace: template.namespace,
+    language: { policy: "deterministic", code: template.language },
+    params: [
+      { type: "body", parameters: [{ type: "text", text: code }] },
+      { type: "button", sub_type: "url", index: "0", parameters: [{ type: "text", text: code }] },
+    ],
+  };
+}
+
+/**
+ * The WhatsApp channel through 1MSG: sends the code as an authentication template and reads
+ * delivery states back from `hookInfo`.
+ *
+ * @example
+ * const channel = oneMsg({
+ *   channelId: process.env.ONEMSG_CHANNEL_ID!,
+ *   token: process.env.ONEMSG_TOKEN!,
+ *   template: { name: "login_code", namespace: process.env.ONEMSG_NAMESPACE!, language: "en" },
+ * });
+ */
+export function oneMsg(options: OneMsgOptions): OneMsgChannel {
+  const client = createOneMsgClient(options);
+  const template = readTemplate(options.template);
+  const messageTtl = options.messageTtl ?? true;
+
+  return {
+    name: "1msg",
+    client,
+    async send(message) {
+      const body = authenticationTemplateBody(message.phone, message.code, template);
+      // WhatsApp takes 30 to 900 s for authentication templates; the code's lifetime is inside that.
+      if (messageTtl) body.messageSendTtlSeconds = Math.min(900, Math.max(30, message.ttlSeconds));
+      const { status, data } = await client.request({
+        method: "POST",
+        path: "sendTemplate",
+        body,
+        deadline: message.expiresAt.getTime(),
+        secrets: [message.code],
+      });
+      if (data.sent === true && typeof data.id === "string" && data.id !== "") {
+        return { messageId: data.id };
+      }
+      // A queued send carries a job id: the message will go out, so it must not be sent again.
+      if (data.sent === false && (typeof data.jobId === "string" || typeof data.jobId === "number")) {
+        return { messageId: `job:${data.jobId}` };
+      }
+      const secrets = [options.token, message.code];
+      const said = providerMessage(data, "");
+      throw new OneMsgError(
+        "rejected",
+        `1MSG did not send the message${said ? `: ${redact(said, secrets)}` : ""}. Check the template name, namespace and language (ONEMSG_TEMPLATE, ONEMSG_NAMESPACE, ONEMSG_LANGUAGE), that it is an approved AUTHENTICATION template with one body variable and a copy-code button, and that the phone uses WhatsApp and opted in.`,
+        {
+          httpStatus: status,
+          ...(said === undefined ? {} : { providerMessage: redact(said, secrets) }),
+        },
+      );
+    },
+    async poll(messageId) {
+      const { data } = await client.request({
+        method: "GET",
+        path: "hookInfo",
+        query: { messageId },
+      });
+      return latestUpdate(messageId, data.hooks);
+    },
+  };
+}
+
+/** The furthest state among the entries `hookInfo` lists for a message. */
+function latestUpdate(messageId: string, hooks: unknown): DeliveryUpdate | null {
+  if (!Array.isArray(hooks)) return null;
+  let best: DeliveryUpdate | null = null;
+  let status: DeliveryStatus = "accepted";
+  for (const hook of hooks) {
+    const update = readDeliveryEntry({ id: messageId, ...(hook as object) });
+    if (update === undefined || update.messageId !== messageId) continue;
+    if (canAdvance(status, update.status)) {
+      status = update.status;
+      best = update;
+    }
+  }
+  return best;
+}
+
+function readTemplate(template: OneMsgTemplate | undefined): Required<OneMsgTemplate> {
+  const missing = (field: string, variable: string) =>
+    new OtpError(
+      "CONFIG_INVALID",
+      `\`template.${field}\` is required (${variable}): the approved AUTHENTICATION template's ${field}, as listed by \`waotp doctor\`.`,
+    );
+  if (typeof template !== "object" || template === null) throw missing("name", "ONEMSG_TEMPLATE");
+  if (typeof template.name !== "string" || template.name === "") throw missing("name", "ONEMSG_TEMPLATE");
+  if (typeof template.namespace !== "string" || template.namespace === "") {
+    throw missing("namespace", "ONEMSG_NAMESPACE");
+  }
+  const language = template.language ?? "en";
+  if (typeof language !== "string" || !/^[a-z]{2,3}(_[A-Z]{2})?$/.test(language)) {
+    throw new OtpError("CONFIG_INVALID", '`template.language` must be a language code such as "en" or "pt_BR".');
+  }
+  return { name: template.name, namespace: template.namespace, language };
+}

@@ -1,0 +1,272 @@
+import { OtpError } from "../errors.js";
+import { type OneMsgFailure, OneMsgError, redact } from "./errors.js";
+
+export const DEFAULT_BASE_URL = "https://api.1msg.io";
+
+export interface RetryOptions {
+  /** Tries in all, the first included. @default 3 */
+  attempts?: number;
+  /** First backoff, doubled each retry, then jittered. @default 300 */
+  baseDelayMs?: number;
+  /** Longest backoff, also the longest `Retry-After` honoured inside one call. @default 5000 */
+  maxDelayMs?: number;
+}
+
+export interface OneMsgClientOptions {
+  /** The channel (instance) id from the 1MSG dashboard. */
+  channelId: string;
+  /** The channel's API token. Sent in exactly one place and never logged. */
+  token: string;
+  /** @default "https://api.1msg.io" */
+  baseUrl?: string;
+  /** Where the token travels: `Authorization: Bearer` or the `token` query parameter. @default "bearer" */
+  auth?: "bearer" | "query";
+  /** A fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Time allowed for one call, answer included. @default 10000 */
+  timeoutMs?: number;
+  /** Retries of calls that are safe to repeat; `false` for a single try. */
+  retry?: RetryOptions | false;
+  /** Random number in [0, 1) for backoff jitter. @default Math.random */
+  random?: () => number;
+}
+
+export interface RequestOptions {
+  method: "GET" | "POST";
+  /** Path after the channel id, such as `sendTemplate`. */
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  /** Epoch ms after which no try starts and no wait reaches. */
+  deadline?: number;
+  /** Values to scrub from anything 1MSG says back, besides the token. */
+  secrets?: readonly string[];
+}
+
+export interface OneMsgResponse {
+  status: number;
+  data: Record<string, unknown>;
+}
+
+export interface OneMsgClient {
+  readonly channelId: string;
+  readonly baseUrl: string;
+  request(options: RequestOptions): Promise<OneMsgResponse>;
+}
+
+// Errors that mean the request never left this machine, so trying again cannot send twice.
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * A small client for the 1MSG API: the token in exactly one place, a timeout on every call, and
+ * retries only where a retry cannot send a second message (connection refused, 429, 5xx).
+ */
+export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
+  const channelId = requiredString(options.channelId, "channelId", "ONEMSG_CHANNEL_ID");
+  const token = requiredString(options.token, "token", "ONEMSG_TOKEN");
+  const baseUrl = readBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+  const auth = options.auth ?? "bearer";
+  if (auth !== "bearer" && auth !== "query") {
+    throw new OtpError("CONFIG_INVALID", '`auth` must be "bearer" or "query".');
+  }
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) {
+    throw new OtpError("CONFIG_INVALID", "`timeoutMs` must be a whole number from 1 to 120000.");
+  }
+  const retry = options.retry === false ? { attempts: 1 } : (options.retry ?? {});
+  const attempts = retry.attempts ?? 3;
+  const baseDelayMs = retry.baseDelayMs ?? 300;
+  const maxDelayMs = retry.maxDelayMs ?? 5000;
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 3) {
+    throw new OtpError("CONFIG_INVALID", "`retry.attempts` must be 1, 2 or 3.");
+  }
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const random = options.random ?? Math.random;
+
+  function url(path: string, query: Record<string, string> = {}): string {
+    const target = new URL(`${baseUrl}/${encodeURIComponent(channelId)}/${path}`);
+    for (const [key, value] of Object.entries(query)) target.searchParams.set(key, value);
+    if (auth === "query") target.searchParams.set("token", token);
+    return target.toString();
+  }
+
+  function backoff(attempt: number): number {
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  }
+
+  async function request(req: RequestOptions): Promise<OneMsgResponse> {
+    const secrets = [token, ...(req.secrets ?? [])];
+    const deadline = req.deadline ?? Number.POSITIVE_INFINITY;
+    const fail = (
+      reason: OneMsgFailure,
+      message: string,
+      fields: { httpStatus?: number; providerMessage?: string; retryAfter?: number } = {},
+    ) =>
+      new OneMsgError(reason, redact(message, secrets), {
+        ...fields,
+        ...(fields.providerMessage === undefined
+          ? {}
+          : { providerMessage: redact(fields.providerMessage, secrets) }),
+      });
+
+    for (let attempt = 1; ; attempt++) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw fail("timeout", "The code's lifetime ran out before 1MSG answered.");
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), Math.min(timeoutMs, left));
+      let status: number;
+      let text: string;
+      let retryAfterHeader: string | null;
+      try {
+        const response = await doFetch(url(req.path, req.query), {
+          method: req.method,
+          headers: {
+            accept: "application/json",
+            ...(req.body === undefined ? {} : { "content-type": "application/json" }),
+            ...(auth === "bearer" ? { authorization: `Bearer ${token}` } : {}),
+          },
+          ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
+          signal: controller.signal,
+        });
+        status = response.status;
+        retryAfterHeader = response.headers.get("retry-after");
+        text = await response.text();
+      } catch (error) {
+        if (controller.signal.aborted) {
+          throw fail(
+            "timeout",
+            `1MSG did not answer within ${Math.min(timeoutMs, left)} ms. The message may still arrive, so it was not sent again.`,
+          );
+        }
+        const code = errorCode(error);
+        if (code !== undefined && NOT_SENT.has(code) && attempt < attempts) {
+          await sleep(Math.min(backoff(attempt), Math.max(0, deadline - Date.now())));
+          continue;
+        }
+        throw fail("network", `Could not reach 1MSG at ${baseUrl}${code ? ` (${code})` : ""}.`);
+      } finally {
+        clearTimeout(timer);
+      }
+
+      const data = parseJson(text);
+      const said = providerMessage(data, text);
+      if (status >= 200 && status < 300) {
+        if (data === undefined) {
+          throw fail("invalid_response", `1MSG answered HTTP ${status} with a body that is not JSON.`, {
+            httpStatus: status,
+            providerMessage: text.slice(0, 300),
+          });
+        }
+        return { status, data };
+      }
+      const fields = { httpStatus: status, ...(said === undefined ? {} : { providerMessage: said }) };
+      const detail = said === undefined ? "" : ` 1MSG said: ${said}`;
+      if (status === 401 || status === 403) {
+        throw fail(
+          "unauthorized",
+          `1MSG refused the token for channel ${channelId} (HTTP ${status}). Check the \`token\` option (ONEMSG_TOKEN) and that it belongs to this channel (ONEMSG_CHANNEL_ID).${detail}`,
+          fields,
+        );
+      }
+      if (status === 429 || status >= 500) {
+        const waitMs =
+          status === 429 ? (retryAfterMs(retryAfterHeader) ?? backoff(attempt)) : backoff(attempt);
+        const fits = waitMs <= maxDelayMs && Date.now() + waitMs < deadline;
+        if (attempt < attempts && fits) {
+          await sleep(waitMs);
+          continue;
+        }
+        if (status === 429) {
+          throw fail("rate_limited", `1MSG is rate limiting this channel (HTTP 429).${detail}`, {
+            ...fields,
+            retryAfter: Math.max(1, Math.ceil(waitMs / 1000)),
+          });
+        }
+        throw fail("server_error", `1MSG failed with HTTP ${status} after ${attempt} tries.${detail}`, fields);
+      }
+      if (status === 404) {
+        throw fail(
+          "rejected",
+          `1MSG does not know this endpoint (HTTP 404). Check the channel id (ONEMSG_CHANNEL_ID) and the base URL (ONEMSG_API_URL).${detail}`,
+          fields,
+        );
+      }
+      throw fail("rejected", `1MSG refused the request (HTTP ${status}).${detail}`, fields);
+    }
+  }
+
+  return { channelId, baseUrl, request };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What 1MSG said, from the shapes its errors come in: `{ message }`, `{ error: "..." }`, `{ error: { message } }`. */
+export function providerMessage(data: Record<string, unknown> | undefined, text: string): string | undefined {
+  if (data === undefined) return text.trim() === "" ? undefined : text.trim().slice(0, 300);
+  const { message, error, description } = data;
+  if (typeof error === "string") return error.slice(0, 300);
+  if (typeof error === "object" && error !== null) {
+    const inner = (error as Record<string, unknown>).message;
+    if (typeof inner === "string") return inner.slice(0, 300);
+  }
+  if (typeof message === "string") return message.slice(0, 300);
+  if (typeof description === "string") return description.slice(0, 300);
+  return undefined;
+}
+
+/** `Retry-After` in seconds or as an HTTP date, in milliseconds. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    const { code, errors, cause } = current as { code?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof code === "string") return code;
+    if (Array.isArray(errors) && errors.length > 0) {
+      current = errors[0];
+      continue;
+    }
+    current = cause;
+  }
+  return undefined;
+}
+
+function requiredString(value: unknown, name: string, variable: string): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new OtpError("CONFIG_INVALID", `\`${name}\` is required (${variable}); copy it from the 1MSG dashboard.`);
+  }
+  return value.trim();
+}
+
+function readBaseUrl(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new OtpError("CONFIG_INVALID", "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.");
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new OtpError("CONFIG_INVALID", "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.");
+  }
+  return parsed.toString().replace(/\/+$/, "");
+}

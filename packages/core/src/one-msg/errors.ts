@@ -1,0 +1,52 @@
+import { OtpError } from "../errors.js";
+
+/** Why a call to 1MSG failed. */
+export type OneMsgFailure =
+  /** 401/403: the token is wrong or belongs to another channel. */
+  | "unauthorized"
+  /** 4xx or `sent: false`: 1MSG understood the request and refused it (template, namespace, phone, opt-in). */
+  | "rejected"
+  /** 429 after the retries the code's lifetime allowed. */
+  | "rate_limited"
+  /** 5xx after the retries allowed. */
+  | "server_error"
+  /** No answer in time. The message may have been sent, so it is not retried. */
+  | "timeout"
+  /** 1MSG could not be reached. */
+  | "network"
+  /** An answer that is not the JSON 1MSG gives. */
+  | "invalid_response";
+
+/**
+ * A failed 1MSG call. `code` is `SEND_FAILED` like every channel failure; `reason` tells the
+ * classes apart and `providerMessage` carries what 1MSG said, with the token and the code removed.
+ */
+export class OneMsgError extends OtpError {
+  readonly reason: OneMsgFailure;
+  /** HTTP status 1MSG answered with, when it answered. */
+  readonly httpStatus: number | undefined;
+  readonly providerMessage: string | undefined;
+
+  constructor(
+    reason: OneMsgFailure,
+    message: string,
+    fields: { httpStatus?: number; providerMessage?: string; retryAfter?: number } = {},
+  ) {
+    super("SEND_FAILED", message, {
+      ...(fields.retryAfter === undefined ? {} : { retryAfter: fields.retryAfter }),
+      details: { reason },
+    });
+    this.reason = reason;
+    this.httpStatus = fields.httpStatus;
+    this.providerMessage = fields.providerMessage;
+  }
+}
+
+/** Replaces every secret found in `text` with `[redacted]`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+  }
+  return out;
+}

@@ -1,0 +1,377 @@
+import { randomBytes } from "node:crypto";
+import { canAdvance, type DeliveryStatus } from "../delivery.js";
+
+export interface FakeTemplate {
+  name: string;
+  namespace: string;
+  language: string;
+  category: "AUTHENTICATION" | "MARKETING" | "UTILITY";
+  status: "APPROVED" | "PENDING" | "REJECTED";
+  /** Body text with `{{1}}` where the code goes. */
+  body: string;
+  /** Whether the template has a copy-code button. */
+  copyCodeButton: boolean;
+}
+
+export const DEFAULT_TEMPLATE: FakeTemplate = {
+  name: "waotp_code",
+  namespace: "waotp_simulator",
+  language: "en",
+  category: "AUTHENTICATION",
+  status: "APPROVED",
+  body: "{{1}} is your verification code. For your security, do not share this code with anyone.",
+  copyCodeButton: true,
+};
+
+export interface OneMsgFakeOptions {
+  /** @default "sim-channel" */
+  channelId?: string;
+  /** @default "sim-token" */
+  token?: string;
+  /** @default [DEFAULT_TEMPLATE] */
+  templates?: FakeTemplate[];
+  /**
+   * Milliseconds after a send at which each delivery state is reported; `false` skips it.
+   * @default { sent: 30, delivered: 120, read: false }
+   */
+  acks?: { sent?: number | false; delivered?: number | false; read?: number | false };
+  /** The array name delivery webhooks use: 1MSG sends `ack`, its guide says `hooks`. @default "ack" */
+  webhookKey?: "ack" | "hooks";
+  /** Webhook URLs registered from the start. */
+  webhookUrls?: string[];
+}
+
+/** A message the fake accepted, as the phone would show it. */
+export interface FakeMessage {
+  id: string;
+  /** Digits, as sent. */
+  phone: string;
+  template: string;
+  /** The code from the body parameter. */
+  code: string;
+  /** The body as WhatsApp renders it. */
+  text: string;
+  /** The copy-code button's label. */
+  button: string;
+  status: DeliveryStatus;
+  history: { status: DeliveryStatus; timestamp: number; error?: string }[];
+  ttlSeconds?: number;
+  createdAt: Date;
+}
+
+/** A fault the fake plays instead of its normal answer. */
+export type FakeFault =
+  | { kind: "http"; status: number; body?: unknown; retryAfter?: number }
+  /** Answers after `ms` (longer than the client's timeout, to test timeouts). */
+  | { kind: "slow"; ms: number }
+  | { kind: "sent_false"; message?: string }
+  /** A 200 with a body that is not JSON. */
+  | { kind: "garbage" }
+  /** Accepts the send, then reports a failed delivery. */
+  | { kind: "fail_delivery"; error?: string };
+
+export interface OneMsgFake {
+  readonly channelId: string;
+  readonly token: string;
+  /** The first template: what a client should be configured with. */
+  readonly template: FakeTemplate;
+  readonly messages: readonly FakeMessage[];
+  readonly webhookUrls: readonly string[];
+  /** Requests received, by path (`sendTemplate`, `hookInfo`, ...). */
+  readonly calls: Record<string, number>;
+  /** Answers one request as 1MSG would. */
+  handle(request: Request): Promise<Response>;
+  /** Plays `fault` for the next `times` `sendTemplate` calls. */
+  inject(fault: FakeFault, times?: number): void;
+  /** Messages delivered to a phone (digits or E.164), oldest first. */
+  inbox(phone: string): FakeMessage[];
+  lastCode(phone: string): string | undefined;
+  /** Waits for the next message to a phone that arrives after this call. */
+  waitForMessage(phone: string, options?: { timeoutMs?: number }): Promise<FakeMessage>;
+  /** Reports a delivery state now, as 1MSG would: webhook and hookInfo. */
+  ack(messageId: string, status: DeliveryStatus, error?: string): Promise<void>;
+  /** Forgets messages, faults and counters; keeps templates and webhooks. */
+  reset(): void;
+  /** Cancels pending acks. */
+  close(): void;
+}
+
+const COPY_CODE_LABEL = "Copy code";
+
+/**
+ * An in-memory 1MSG: it checks requests as 1MSG does (token, namespace, template, one body
+ * variable, the same code in the body and the copy-code button), answers in 1MSG's shapes, reports
+ * delivery through webhooks and `hookInfo`, and plays injected faults. `startOneMsgSimulator()`
+ * serves it over HTTP; `oneMsgHandlers()` plugs it into msw.
+ */
+export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
+  const channelId = options.channelId ?? "sim-channel";
+  const token = options.token ?? "sim-token";
+  const templates = options.templates ?? [DEFAULT_TEMPLATE];
+  const first = templates[0];
+  if (first === undefined) throw new Error("the fake needs at least one template");
+  const acks = { sent: 30, delivered: 120, read: false as number | false, ...options.acks };
+  const webhookKey = options.webhookKey ?? "ack";
+  let webhookUrls = [...(options.webhookUrls ?? [])];
+  let ackNotificationsOn = true;
+  const messages: FakeMessage[] = [];
+  const faults: FakeFault[] = [];
+  const calls: Record<string, number> = {};
+  const timers = new Set<NodeJS.Timeout>();
+  const waiters = new Set<{ phone: string; resolve: (m: FakeMessage) => void }>();
+
+  const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json", ...headers },
+    });
+
+  function later(ms: number, run: () => void) {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      run();
+    }, ms);
+    timer.unref?.();
+    timers.add(timer);
+  }
+
+  async function ack(messageId: string, status: DeliveryStatus, error?: string): Promise<void> {
+    const message = messages.find((m) => m.id === messageId);
+    if (message === undefined || !canAdvance(message.status, status)) return;
+    message.status = status;
+    const entry = { status, timestamp: Math.floor(Date.now() / 1000), ...(error ? { error } : {}) };
+    message.history.push(entry);
+    if (!ackNotificationsOn) return;
+    const body = JSON.stringify({
+      instanceId: channelId,
+      [webhookKey]: [
+        { id: message.id, chatId: `${message.phone}@c.us`, phone: message.phone, ...entry },
+      ],
+    });
+    await Promise.all(
+      webhookUrls.map((url) =>
+        fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+          (response) => response.body?.cancel(),
+          () => {},
+        ),
+      ),
+    );
+  }
+
+  function scheduleAcks(message: FakeMessage, failure: string | undefined) {
+    const sentAt = acks.sent === false ? 0 : acks.sent;
+    if (acks.sent !== false) later(sentAt, () => void ack(message.id, "sent"));
+    if (failure !== undefined) {
+      later(sentAt + 1, () => void ack(message.id, "failed", failure));
+      return;
+    }
+    if (acks.delivered !== false) later(acks.delivered, () => void ack(message.id, "delivered"));
+    if (acks.read !== false) later(acks.read, () => void ack(message.id, "read"));
+  }
+
+  function sendTemplate(body: unknown, fault: FakeFault | undefined): Response {
+    if (typeof body !== "object" || body === null) return json({ error: "Request body must be JSON" }, 400);
+    const req = body as Record<string, unknown>;
+    const phone = typeof req.phone === "string" ? req.phone : typeof req.chatId === "string" ? req.chatId.replace(/@c\.us$/, "") : undefined;
+    if (phone === undefined || !/^[1-9][0-9]{6,14}$/.test(phone)) {
+      return json({ sent: false, message: "Phone number is invalid: use international digits without + or spaces" });
+    }
+    if (typeof req.phone === "string" && typeof req.chatId === "string") {
+      return json({ sent: false, message: "Send either phone or chatId, not both" });
+    }
+    if (typeof req.namespace !== "string" || req.namespace === "") {
+      return json({ error: "The namespace parameter is required" }, 422);
+    }
+    const template = templates.find((t) => t.name === req.template);
+    if (template === undefined) return json({ sent: false, message: `Template ${String(req.template)} not found` });
+    if (template.namespace !== req.namespace) {
+      return json({ sent: false, message: `Template ${template.name} does not exist in namespace ${req.namespace}` });
+    }
+    const language = req.language as { policy?: unknown; code?: unknown } | undefined;
+    if (language?.policy !== "deterministic" || language.code !== template.language) {
+      return json({ sent: false, message: `(#132001) Template name does not exist in the translation ${String(language?.code)}` });
+    }
+    if (template.status !== "APPROVED") {
+      return json({ sent: false, message: `Template ${template.name} is not approved` });
+    }
+    if (!Array.isArray(req.params)) return json({ error: "params must be an array of components" }, 422);
+    const components = req.params as Record<string, unknown>[];
+    const bodyParams = components.find((c) => c?.type === "body")?.parameters;
+    if (!Array.isArray(bodyParams) || bodyParams.length !== 1) {
+      return json({ error: "(#132000) Number of parameters does not match the expected number of params" }, 422);
+    }
+    const code = (bodyParams[0] as { type?: unknown; text?: unknown })?.text;
+    if (typeof code !== "string" || code === "" || code.length > 15) {
+      return json({ sent: false, message: "The body parameter must be text of at most 15 characters" });
+    }
+    const button = components.find((c) => c?.type === "button");
+    if (button === undefined) {
+      return json({ sent: false, message: "Authentication templates need the code in the copy-code button parameter too" });
+    }
+    const buttonParams = button.parameters as { text?: unknown }[] | undefined;
+    if (
+      button.sub_type !== "url" ||
+      String(button.index) !== "0" ||
+      !Array.isArray(buttonParams) ||
+      buttonParams.length !== 1 ||
+      buttonParams[0]?.text !== code
+    ) {
+      return json({ sent: false, message: "The copy-code button must carry the same code as the body (sub_type url, index 0)" });
+    }
+    const ttl = req.messageSendTtlSeconds;
+    if (ttl !== undefined && !(ttl === -1 || (Number.isInteger(ttl) && (ttl as number) >= 30 && (ttl as number) <= 900))) {
+      return json({ error: "messageSendTtlSeconds must be -1 or between 30 and 900" }, 422);
+    }
+    if (fault?.kind === "sent_false") {
+      return json({ sent: false, message: fault.message ?? "Message was not sent: the user has not opted in" });
+    }
+    const message: FakeMessage = {
+      id: `wamid.${randomBytes(12).toString("base64url")}`,
+      phone,
+      template: template.name,
+      code,
+      text: template.body.replace("{{1}}", code),
+      button: COPY_CODE_LABEL,
+      status: "accepted",
+      history: [],
+      ...(typeof ttl === "number" ? { ttlSeconds: ttl } : {}),
+      createdAt: new Date(),
+    };
+    messages.push(message);
+    for (const waiter of waiters) {
+      if (waiter.phone === phone) {
+        waiters.delete(waiter);
+        waiter.resolve(message);
+      }
+    }
+    scheduleAcks(message, fault?.kind === "fail_delivery" ? (fault.error ?? "(#131026) Message undeliverable") : undefined);
+    return json({ sent: true, id: message.id, message: "Message has been sent", description: "accepted for delivery" });
+  }
+
+  function templateView(t: FakeTemplate) {
+    return {
+      name: t.name,
+      language: t.language,
+      category: t.category,
+      status: t.status,
+      namespace: t.namespace,
+      components: [
+        { type: "BODY", text: t.body, example: { body_text: [["123456"]] } },
+        ...(t.copyCodeButton
+          ? [{ type: "BUTTONS", buttons: [{ type: "OTP", otp_type: "COPY_CODE", text: COPY_CODE_LABEL }] }]
+          : []),
+      ],
+    };
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const [, pathChannel = "", method = ""] = url.pathname.split("/");
+    calls[method] = (calls[method] ?? 0) + 1;
+    const bearer = request.headers.get("authorization");
+    const given = bearer?.startsWith("Bearer ") ? bearer.slice(7) : url.searchParams.get("token");
+    if (bearer && url.searchParams.has("token")) {
+      return json({ error: "Send the token in one place: the Authorization header or the token parameter" }, 400);
+    }
+    if (pathChannel !== channelId) return json({ error: `Channel ${pathChannel} not found` }, 404);
+    if (given !== token) return json({ error: `Wrong token for channel ${channelId}` }, 401);
+
+    let body: unknown;
+    if (request.method === "POST") {
+      const text = await request.text();
+      try {
+        body = text === "" ? {} : JSON.parse(text);
+      } catch {
+        return json({ error: "Request body is not valid JSON" }, 400);
+      }
+    }
+    const route = `${request.method} ${method}`;
+    switch (route) {
+      case "POST sendTemplate": {
+        const fault = faults.shift();
+        if (fault?.kind === "http") {
+          const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
+          return json(fault.body ?? { error: `Simulated HTTP ${fault.status}` }, fault.status, headers);
+        }
+        if (fault?.kind === "garbage") return new Response("<html>502 Bad Gateway</html>", { status: 200 });
+        if (fault?.kind === "slow") {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, fault.ms);
+            request.signal?.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+        return sendTemplate(body, fault);
+      }
+      case "GET hookInfo": {
+        const id = url.searchParams.get("messageId");
+        const message = messages.find((m) => m.id === id);
+        return json({ hooks: (message?.history ?? []).map((h) => ({ id, ...h })) });
+      }
+      case "GET templates":
+        return json({ total: templates.length, templates: templates.map(templateView) });
+      case "GET status":
+        return json({ accountStatus: "authenticated", status: "connected" });
+      case "GET webhook":
+        return json({ webhookUrl: webhookUrls });
+      case "POST webhook": {
+        const value = (body as { webhookUrl?: unknown }).webhookUrl;
+        const list = typeof value === "string" ? [value] : value;
+        if (!Array.isArray(list) || list.length > 5 || !list.every((u) => typeof u === "string" && /^https?:\/\//.test(u))) {
+          return json({ error: "webhookUrl must be a URL or a list of at most 5 URLs" }, 400);
+        }
+        webhookUrls = list as string[];
+        return json({ set: true, webhookUrl: webhookUrls });
+      }
+      case "GET settings":
+        return json({ ackNotificationsOn, webhookUrl: webhookUrls });
+      case "POST settings": {
+        const value = (body as { ackNotificationsOn?: unknown }).ackNotificationsOn;
+        if (typeof value === "boolean") ackNotificationsOn = value;
+        return json({ update: true, ackNotificationsOn });
+      }
+      default:
+        return json({ error: `Unknown method ${method}` }, 404);
+    }
+  }
+
+  const digits = (phone: string) => phone.replace(/\D/g, "");
+
+  return {
+    channelId,
+    token,
+    template: first,
+    messages,
+    get webhookUrls() {
+      return webhookUrls;
+    },
+    calls,
+    handle,
+    inject(fault, times = 1) {
+      for (let i = 0; i < times; i++) faults.push(fault);
+    },
+    inbox: (phone) => messages.filter((m) => m.phone === digits(phone)),
+    lastCode: (phone) => messages.findLast((m) => m.phone === digits(phone))?.code,
+    waitForMessage(phone, { timeoutMs = 5000 } = {}) {
+      return new Promise((resolve, reject) => {
+        const waiter = { phone: digits(phone), resolve };
+        waiters.add(waiter);
+        later(timeoutMs, () => {
+          if (waiters.delete(waiter)) reject(new Error(`no message to ${phone} within ${timeoutMs} ms`));
+        });
+      });
+    },
+    ack,
+    reset() {
+      messages.length = 0;
+      faults.length = 0;
+      for (const key of Object.keys(calls)) delete calls[key];
+    },
+    close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}

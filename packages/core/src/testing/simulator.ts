@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createOneMsgFake, type OneMsgFake, type OneMsgFakeOptions } from "./one-msg-fake.js";
+
+export interface SimulatorOptions extends OneMsgFakeOptions {
+  /** @default 0 (a free port) */
+  port?: number;
+  /** @default "127.0.0.1" */
+  host?: string;
+}
+
+export interface OneMsgSimulator extends OneMsgFake {
+  /** Base URL to give the client as `baseUrl` (ONEMSG_API_URL). */
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server and pending acks. */
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+/**
+ * Starts a local 1MSG on a real HTTP port: the same checks, answers and delivery reports as 1MSG,
+ * with faults on demand and an inbox to read codes from. `GET /` shows the inbox in a browser;
+ * `GET /_inbox/<phone>` gives it as JSON.
+ *
+ * @example
+ * const sim = await startOneMsgSimulator();
+ * const channel = oneMsg({ baseUrl: sim.url, channelId: sim.channelId, token: sim.token, template: sim.template });
+ */
+export async function startOneMsgSimulator(options: SimulatorOptions = {}): Promise<OneMsgSimulator> {
+  const fake = createOneMsgFake(options);
+  const host = options.host ?? "127.0.0.1";
+  const sockets = new Set<import("node:net").Socket>();
+
+  const server = createServer((req, res) => {
+    serve(fake, req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "Simulator failure" }));
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  return Object.assign(Object.create(null), fake, {
+    url,
+    port,
+    messages: fake.messages,
+    calls: fake.calls,
+    get webhookUrls() {
+      return fake.webhookUrls;
+    },
+    async close() {
+      fake.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  }) as OneMsgSimulator;
+}
+
+async function serve(fake: OneMsgFake, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://simulator");
+  if (req.method === "GET" && url.pathname === "/") {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(inboxPage(fake));
+    return;
+  }
+  if (req.method === "GET" && url.pathname.startsWith("/_inbox/")) {
+    const phone = decodeURIComponent(url.pathname.slice("/_inbox/".length));
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ messages: fake.inbox(phone) }));
+    return;
+  }
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) {
+      res.writeHead(413, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "Request body too large" }));
+      return;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const aborted = new AbortController();
+  res.on("close", () => aborted.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === "string") headers.set(name, value);
+  }
+  const method = req.method ?? "GET";
+  const request = new Request(`http://simulator${req.url ?? "/"}`, {
+    method,
+    headers,
+    signal: aborted.signal,
+    ...(method === "GET" || method === "HEAD" ? {} : { body: Buffer.concat(chunks) }),
+  });
+  const response = await fake.handle(request);
+  if (aborted.signal.aborted) return;
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function inboxPage(fake: OneMsgFake): string {
+  const rows = [...fake.messages]
+    .reverse()
+    .map(
+      (m) =>
+        `<li><b>+${escapeHtml(m.phone)}</b> <small>${m.createdAt.toISOString()} · ${m.status}</small><p>${escapeHtml(m.text)}</p><button>${escapeHtml(m.button)}</button></li>`,
+    )
+    .join("");
+  return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="3"><title>1MSG simulator</title>
+<style>body{font:15px system-ui;margin:2rem;background:#efeae2}li{list-style:none;background:#fff;border-radius:8px;padding:.8rem;margin:.6rem 0;max-width:28rem}p{margin:.4rem 0}button{border:0;background:none;color:#00a884;font-weight:600}</style>
+<h1>1MSG simulator</h1><p>Channel <code>${escapeHtml(fake.channelId)}</code>, template <code>${escapeHtml(fake.template.name)}</code>. Messages it delivered, newest first:</p><ul>${rows || "<li>No messages yet.</li>"}</ul>`;
+}
