@@ -1,11 +1,25 @@
 import { defineConfig } from "tsdown";
 
-export default defineConfig({
-  entry: { index: "src/index.ts", testing: "src/testing/index.ts" },
-  format: ["esm", "cjs"],
-  dts: true,
-  platform: "node",
-  target: "node20",
-  clean: true,
-  sourcemap: false,
-});
+export default defineConfig([
+  {
+    entry: {
+      index: "src/index.ts",
+      testing: "src/testing/index.ts",
+      "testing-msw": "src/testing/msw.ts",
+    },
+    format: ["esm", "cjs"],
+    dts: true,
+    platform: "node",
+    target: "node20",
+    clean: true,
+    external: ["msw"],
+  },
+  {
+    entry: { cli: "src/cli/bin.ts" },
+    format: ["esm"],
+    dts: false,
+    platform: "node",
+    target: "node20",
+    clean: false,
+  },
+]);

@@ -16,6 +16,21 @@ export {
 export { isOtpError, OtpError, type OtpErrorOptions } from "./errors.js";
 export type { LimitName, OnEvent, OtpEvent, OtpEventType } from "./events.js";
 export { ipKey } from "./ip.js";
+export {
+  authenticationTemplateBody,
+  type OneMsgChannel,
+  type OneMsgOptions,
+  type OneMsgTemplate,
+  oneMsg,
+} from "./one-msg/channel.js";
+export {
+  createOneMsgClient,
+  DEFAULT_BASE_URL,
+  type OneMsgClient,
+  type OneMsgClientOptions,
+  type RetryOptions,
+} from "./one-msg/client.js";
+export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";
 export type {
   CodeOptions,
   DeliveryOptions,
@@ -47,18 +62,3 @@ export type {
   Store,
   TakeResult,
 } from "./store/types.js";
-export {
-  authenticationTemplateBody,
-  type OneMsgChannel,
-  type OneMsgOptions,
-  type OneMsgTemplate,
-  oneMsg,
-} from "./one-msg/channel.js";
-export {
-  createOneMsgClient,
-  DEFAULT_BASE_URL,
-  type OneMsgClient,
-  type OneMsgClientOptions,
-  type RetryOptions,
-} from "./one-msg/client.js";
-export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";

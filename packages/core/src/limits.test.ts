@@ -62,16 +62,19 @@ describe("sends per phone", () => {
   });
 
   it("does not count refused sends", async () => {
-    const t = setup({
-      limits: { sendsPerPhone: { cooldownSeconds: 0, max: 2, windowSeconds: 600 } },
-    });
-    await t.otp.send({ phone: PHONE_US });
+    const t = setup({ limits: { sendsPerIp: { max: 2 } } });
+    const ip = "203.0.113.9";
+    await t.otp.send({ phone: PHONE_US, ip });
     for (let i = 0; i < 10; i++) {
-      await t.otp.send({ phone: PHONE_US, ip: "203.0.113.9" }).catch(() => {});
+      await expect(t.otp.send({ phone: PHONE_US, ip })).rejects.toMatchObject({
+        details: { limit: "phone_cooldown" },
+      });
     }
-    // The IP was only charged for the one send that went out.
-    const other = await t.otp.send({ phone: PHONE_US_2, ip: "203.0.113.9" });
-    expect(other.messageId).toBeTruthy();
+    // The IP was charged only for the send that went out: one more fits, then it is full.
+    await t.otp.send({ phone: PHONE_US_2, ip });
+    await expect(t.otp.send({ phone: PHONE_GB, ip })).rejects.toMatchObject({
+      details: { limit: "ip_window" },
+    });
   });
 
   it("keeps to one send out of many concurrent ones to the same phone", async () => {
@@ -186,6 +189,26 @@ describe("country allowlist", () => {
 });
 
 describe("failures per phone", () => {
+  it("holds in any 24 h, not per calendar window: no burst at a window's edge", async () => {
+    const t = setup({ limits: { sendsPerPhone: false } });
+    await t.otp.send({ phone: PHONE_US });
+    await t.otp.verify({ phone: PHONE_US, code: wrong(t.code(PHONE_US)) });
+    t.advance(86_400 - 240);
+    let judged = 0;
+    for (let round = 0; round < 10; round++) {
+      // Refused once the budget is full; the guesses then go to the last code.
+      await t.otp.send({ phone: PHONE_US }).catch(() => {});
+      const code = t.code(PHONE_US);
+      for (let i = 0; i < 5; i++) {
+        const result = await t.otp.verify({ phone: PHONE_US, code: wrong(code) });
+        if (!result.ok && result.reason === "INVALID_CODE") judged += 1;
+      }
+      t.advance(60);
+    }
+    // 19 fit before the first guess leaves the window, then exactly one more as it does.
+    expect(judged).toBe(20);
+  });
+
   it("allows 20 wrong guesses per phone per 24 h across codes: a resend does not reset it", async () => {
     const t = setup();
     let guesses = 0;
@@ -223,12 +246,12 @@ describe("failures per phone", () => {
     const first = t.code(PHONE_US);
     await t.otp.verify({ phone: PHONE_US, code: wrong(first) });
     await t.otp.verify({ phone: PHONE_US, code: wrong(first) });
-    // A resend gives a fresh code with five guesses of its own, but the phone's budget goes on.
+    // A resend gives a fresh code, but the phone's budget goes on, and attemptsLeft says so.
     await t.otp.send({ phone: PHONE_US });
     const second = t.code(PHONE_US);
     expect(await t.otp.verify({ phone: PHONE_US, code: wrong(second) })).toMatchObject({
       reason: "INVALID_CODE",
-      attemptsLeft: 4,
+      attemptsLeft: 0,
     });
     expect(await t.otp.verify({ phone: PHONE_US, code: second })).toEqual({
       ok: false,

@@ -134,7 +134,7 @@ export interface ResolvedOptions {
 }
 
 export const MIN_SECRET_BYTES = 32;
-const PURPOSE = /^[a-z0-9][a-z0-9_.:-]{0,31}$/i;
+const PURPOSE = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 
 /** Checks and completes the options of `createOtp`; every problem is a `CONFIG_INVALID` error. */
 export function resolveOptions(options: OtpOptions): ResolvedOptions {
@@ -151,7 +151,7 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
       : { cooldownSeconds: 60, max: 5, windowSeconds: 600, ...limits.sendsPerPhone };
   const defaultPurpose = options.defaultPurpose ?? "login";
   if (!PURPOSE.test(defaultPurpose)) {
-    throw configError("`defaultPurpose` must be 1 to 32 letters, digits, '_', '.', ':' or '-'.");
+    throw configError("`defaultPurpose` must be 1 to 32 letters, digits, '_', '.' or '-'.");
   }
   return {
     key: secretKey(options.secret),
@@ -193,7 +193,8 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
     defaultCountry:
       options.defaultCountry === undefined ? undefined : region(options.defaultCountry),
     defaultPurpose,
-    deliveryTtlMs: integer("delivery.ttlSeconds", delivery.ttlSeconds ?? 3600, 60, 7 * 86_400) * 1000,
+    deliveryTtlMs:
+      integer("delivery.ttlSeconds", delivery.ttlSeconds ?? 3600, 60, 7 * 86_400) * 1000,
     poll: delivery.poll === true,
     pollIntervalMs:
       integer("delivery.pollIntervalSeconds", delivery.pollIntervalSeconds ?? 5, 1, 3600) * 1000,

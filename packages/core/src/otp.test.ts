@@ -1,4 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
+import { inspect } from "node:util";
 import { describe, expect, it, vi } from "vitest";
 import { OtpError } from "./errors.js";
 import { memoryStore } from "./store/memory.js";
@@ -53,7 +54,7 @@ describe("send and verify", () => {
     expect(t.code(PHONE_US)).toBe("00000042");
   });
 
-  it("draws fresh, well-spread codes from crypto by default", async () => {
+  it("draws well-spread codes by default", async () => {
     const t = setup({ limits: { sendsPerPhone: false } });
     for (let i = 0; i < 200; i++) await t.otp.send({ phone: PHONE_US });
     const codes = t.channel.messages.map((m) => m.code);
@@ -132,11 +133,15 @@ describe("storage", () => {
     expect(record?.hash).not.toBe(createHash("sha256").update(code).digest("base64url"));
   });
 
-  it("binds the stored hash to its phone: a code sent to one number fails for another", async () => {
-    const t = setup({ random: () => 111111 });
+  it("binds the stored hash to its phone: a record moved to another number is worthless", async () => {
+    const { store, saved } = recordingStore();
+    const t = setup({ store, random: () => 111111 });
     await t.otp.send({ phone: PHONE_US });
-    await t.otp.send({ phone: PHONE_US_2 });
-    expect((await t.otp.verify({ phone: PHONE_US_2, code: "111111" })).ok).toBe(true);
+    const [record] = saved;
+    await store.putChallenge("login:14155550102", record as ChallengeRecord, t.now());
+    expect(await t.otp.verify({ phone: PHONE_US_2, code: "111111" })).toMatchObject({
+      reason: "INVALID_CODE",
+    });
     expect((await t.otp.verify({ phone: PHONE_US, code: "111111" })).ok).toBe(true);
   });
 
@@ -333,6 +338,26 @@ describe("channel failures", () => {
     expect(t.events.at(-1)).toMatchObject({ type: "send_failed", error: "SEND_FAILED" });
   });
 
+  it("keeps the code out of the cause that loggers print", async () => {
+    const t = setup({ random: () => 987654 });
+    t.channel.failNext(new Error("upstream said no to 987654"));
+    const error = await t.otp.send({ phone: PHONE_US }).catch((e: unknown) => e);
+    expect(inspect(error, { depth: 5 })).not.toContain("987654");
+    expect(inspect(error, { depth: 5 })).toContain("upstream said no to [redacted]");
+  });
+
+  it("rewrites a channel's OtpError that mentions the code", async () => {
+    const t = setup({ random: () => 987654 });
+    t.channel.failNext(new OtpError("SEND_FAILED", "template refused 987654", { retryAfter: 7 }));
+    const error = await t.otp.send({ phone: PHONE_US }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "SEND_FAILED",
+      message: "template refused [redacted]",
+      retryAfter: 7,
+    });
+    expect(JSON.stringify(t.events)).not.toContain("987654");
+  });
+
   it("passes an OtpError from the channel through unchanged", async () => {
     const t = setup();
     const own = new OtpError("SEND_FAILED", "1MSG refused the template", {
@@ -427,6 +452,20 @@ describe("idempotency", () => {
     });
     await t.otp.send({ phone: PHONE_US, idempotencyKey: "k" });
     expect(t.channel.messages).toHaveLength(1);
+  });
+
+  it("answers a send that went out even when its result cannot be remembered", async () => {
+    const store = memoryStore();
+    store.set = async () => {
+      throw new Error("store hiccup");
+    };
+    const t = setup({ store });
+    const result = await t.otp.send({ phone: PHONE_US, idempotencyKey: "k" });
+    expect(result.messageId).toBe(t.channel.messages[0]?.messageId);
+    // The key was let go rather than left pending: a retry is judged on its own.
+    await expect(t.otp.send({ phone: PHONE_US, idempotencyKey: "k" })).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+    });
   });
 
   it("forgets a key when the code's lifetime is over", async () => {

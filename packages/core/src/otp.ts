@@ -1,6 +1,11 @@
-import { generateCode, hashCode } from "./code.js";
 import type { Channel } from "./channel.js";
-import { type DeliveryStatus, type DeliveryUpdate, isTerminal, readDeliveryEntry } from "./delivery.js";
+import { generateCode, hashCode } from "./code.js";
+import {
+  type DeliveryStatus,
+  type DeliveryUpdate,
+  isTerminal,
+  readDeliveryEntry,
+} from "./delivery.js";
 import type { VerifyFailureReason } from "./error-codes.js";
 import { isOtpError, OtpError } from "./errors.js";
 import type { LimitName, OtpEvent } from "./events.js";
@@ -126,18 +131,21 @@ export function createOtp(options: OtpOptions): Otp {
       if (earlier !== null) return reviveSendResult(earlier);
     }
 
+    let result: SendResult;
     try {
-      const result = await sendNow(phone, purpose, ip, started, base);
-      if (idempotency !== undefined) {
-        await guard(() =>
-          store.set(idempotency as string, JSON.stringify(result), config.ttlMs, started),
-        );
-      }
-      return result;
+      result = await sendNow(phone, purpose, ip, started, base);
     } catch (error) {
-      if (idempotency !== undefined) await store.delete(idempotency).catch(() => {});
+      if (idempotency !== undefined) await forget(idempotency);
       throw error;
     }
+    if (idempotency !== undefined) {
+      // The message is out: failing to remember it must not turn the send into an error.
+      const key = idempotency;
+      await Promise.resolve()
+        .then(() => store.set(key, JSON.stringify(result), config.ttlMs, started))
+        .catch(() => forget(key));
+    }
+    return result;
   }
 
   async function sendNow(
@@ -196,15 +204,7 @@ export function createOtp(options: OtpOptions): Otp {
         throw new Error("the channel returned no message id");
       }
     } catch (cause) {
-      const error = isOtpError(cause)
-        ? cause
-        : new OtpError(
-            "SEND_FAILED",
-            `The ${config.channel.name} channel could not send the code.`,
-            {
-              cause,
-            },
-          );
+      const error = channelError(cause, config.channel.name, code);
       emit({
         type: "send_failed",
         at: new Date(now()),
@@ -325,7 +325,9 @@ export function createOtp(options: OtpOptions): Otp {
     const channel = record.fallback ? config.fallback : config.channel;
     if (config.poll && channel?.poll && !isTerminal(record.status) && record.status !== "read") {
       // One poll per message per interval, across every instance sharing the store.
-      const busy = await guard(() => store.setIfAbsent(`poll:${id}`, "1", config.pollIntervalMs, now()));
+      const busy = await guard(() =>
+        store.setIfAbsent(`poll:${id}`, "1", config.pollIntervalMs, now()),
+      );
       if (busy === null) {
         const update = await channel.poll(id).catch(() => null);
         if (update !== null && update.messageId === id) {
@@ -361,7 +363,9 @@ export function createOtp(options: OtpOptions): Otp {
       record.purpose !== undefined &&
       (record.expiresAt ?? 0) > at
     ) {
-      await sendFallback(config.fallback, update.messageId, record.phone, record.purpose).catch(() => {});
+      await sendFallback(config.fallback, update.messageId, record.phone, record.purpose).catch(
+        () => {},
+      );
     }
     return applied;
   }
@@ -395,7 +399,14 @@ export function createOtp(options: OtpOptions): Otp {
       await guard(() =>
         store.putDelivery(
           messageId,
-          { status: "accepted", updatedAt: now(), phone: digits, purpose, expiresAt, fallback: true },
+          {
+            status: "accepted",
+            updatedAt: now(),
+            phone: digits,
+            purpose,
+            expiresAt,
+            fallback: true,
+          },
           config.deliveryTtlMs,
         ),
       );
@@ -408,8 +419,14 @@ export function createOtp(options: OtpOptions): Otp {
         channel: channel.name,
       });
     } catch (cause) {
-      const error = isOtpError(cause) ? cause : new OtpError("SEND_FAILED", `The ${channel.name} fallback channel could not send the code.`);
-      emit({ type: "send_failed", at: new Date(now()), ...base, error: error.code, message: error.message });
+      const error = channelError(cause, channel.name, code);
+      emit({
+        type: "send_failed",
+        at: new Date(now()),
+        ...base,
+        error: error.code,
+        message: error.message,
+      });
     }
   }
 
@@ -439,6 +456,12 @@ export function createOtp(options: OtpOptions): Otp {
     return result;
   }
 
+  async function forget(key: string): Promise<void> {
+    await Promise.resolve()
+      .then(() => store.delete(key))
+      .catch(() => {});
+  }
+
   function allowedPhone(value: unknown): Phone {
     const phone = parsePhone(value, config.defaultCountry);
     const allowed = config.countries;
@@ -457,7 +480,7 @@ export function createOtp(options: OtpOptions): Otp {
     if (!isPurpose(value)) {
       throw new OtpError(
         "INVALID_INPUT",
-        "`purpose` must be 1 to 32 letters, digits, '_', '.', ':' or '-'.",
+        "`purpose` must be 1 to 32 letters, digits, '_', '.' or '-'.",
       );
     }
     return value;
@@ -472,6 +495,28 @@ function challengeKey(purpose: string, phone: Phone): string {
 
 function failureKey(phone: Phone): string {
   return `verify:failures:${phone.digits}`;
+}
+
+/**
+ * The error `send` throws for a channel failure. A channel's own `OtpError` passes through unless it
+ * mentions the code; anything else becomes `SEND_FAILED`, keeping as cause only a copy whose message
+ * has the code taken out, since loggers print causes.
+ */
+function channelError(cause: unknown, channel: string, code: string): OtpError {
+  const scrub = (text: string) => text.split(code).join("[redacted]");
+  if (isOtpError(cause) && !`${cause.message}${JSON.stringify(cause)}`.includes(code)) return cause;
+  const message = isOtpError(cause)
+    ? scrub(cause.message)
+    : `The ${channel} channel could not send the code.`;
+  const original = cause instanceof Error ? cause : new Error(String(cause));
+  const safeCause = new Error(scrub(original.message));
+  safeCause.name = original.name;
+  return new OtpError("SEND_FAILED", message, {
+    cause: safeCause,
+    ...(isOtpError(cause) && cause.retryAfter !== undefined
+      ? { retryAfter: cause.retryAfter }
+      : {}),
+  });
 }
 
 /** Runs a store call; any failure becomes `STORE_UNAVAILABLE`, so no limit is ever skipped. */

@@ -4,14 +4,18 @@ import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OtpError } from "../errors.js";
-import { createOneMsgFake } from "../testing/one-msg-fake.js";
 import { oneMsgHandlers } from "../testing/msw.js";
-import { oneMsg, type OneMsgOptions } from "./channel.js";
+import { createOneMsgFake } from "../testing/one-msg-fake.js";
+import { type OneMsgOptions, oneMsg } from "./channel.js";
 import { OneMsgError } from "./errors.js";
 
 const BASE = "https://api.1msg.test";
 const TOKEN = "tok-very-secret-1234567890";
-const fake = createOneMsgFake({ channelId: "ch1", token: TOKEN, acks: { sent: false, delivered: false } });
+const fake = createOneMsgFake({
+  channelId: "ch1",
+  token: TOKEN,
+  acks: { sent: false, delivered: false },
+});
 const server = setupServer(...oneMsgHandlers(fake, BASE));
 
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -49,7 +53,11 @@ function capture() {
   server.use(
     http.all(`${BASE}/*`, async ({ request }) => {
       const text = await request.clone().text();
-      seen.push({ url: new URL(request.url), headers: request.headers, body: text ? JSON.parse(text) : undefined });
+      seen.push({
+        url: new URL(request.url),
+        headers: request.headers,
+        body: text ? JSON.parse(text) : undefined,
+      });
     }),
   );
   return seen;
@@ -93,7 +101,12 @@ describe("oneMsg send", () => {
       language: { policy: "deterministic", code: "en" },
       params: [
         { type: "body", parameters: [{ type: "text", text: "493027" }] },
-        { type: "button", sub_type: "url", index: "0", parameters: [{ type: "text", text: "493027" }] },
+        {
+          type: "button",
+          sub_type: "url",
+          index: "0",
+          parameters: [{ type: "text", text: "493027" }],
+        },
       ],
       messageSendTtlSeconds: 300,
     });
@@ -111,7 +124,7 @@ describe("oneMsg send", () => {
     const seen = capture();
     await channel().send({ ...message(), ttlSeconds: 120 });
     await channel({ messageTtl: false }).send(message());
-    expect((seen[0]?.body as { messageSendTtlSeconds?: number }).messageSendTtlSeconds).toBe(120);
+    expect(seen[0]?.body).toHaveProperty("messageSendTtlSeconds", 120);
     expect(seen[1]?.body).not.toHaveProperty("messageSendTtlSeconds");
   });
 
@@ -130,7 +143,9 @@ describe("oneMsg send", () => {
   });
 
   it("takes a queued send (sent: false with a job id) as sent, so it is not repeated", async () => {
-    server.use(http.post(`${BASE}/ch1/sendTemplate`, () => HttpResponse.json({ sent: false, jobId: 77 })));
+    server.use(
+      http.post(`${BASE}/ch1/sendTemplate`, () => HttpResponse.json({ sent: false, jobId: 77 })),
+    );
     expect(await channel().send(message())).toEqual({ messageId: "job:77" });
   });
 
@@ -272,7 +287,9 @@ describe("oneMsg over a refused connection", () => {
     const flaky: typeof fetch = (input, init) => {
       tries += 1;
       if (tries === 1) {
-        return Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } }));
+        return Promise.reject(
+          Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } }),
+        );
       }
       return fetch(input, init);
     };
@@ -285,7 +302,9 @@ describe("oneMsg over a refused connection", () => {
     let tries = 0;
     const reset: typeof fetch = () => {
       tries += 1;
-      return Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNRESET" } }));
+      return Promise.reject(
+        Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNRESET" } }),
+      );
     };
     expect((await failure(channel({ fetch: reset }).send(message()))).reason).toBe("network");
     expect(tries).toBe(1);

@@ -1,7 +1,17 @@
 import type { Channel } from "../channel.js";
-import { canAdvance, type DeliveryStatus, type DeliveryUpdate, readDeliveryEntry } from "../delivery.js";
+import {
+  canAdvance,
+  type DeliveryStatus,
+  type DeliveryUpdate,
+  readDeliveryEntry,
+} from "../delivery.js";
 import { OtpError } from "../errors.js";
-import { createOneMsgClient, type OneMsgClient, type OneMsgClientOptions, providerMessage } from "./client.js";
+import {
+  createOneMsgClient,
+  type OneMsgClient,
+  type OneMsgClientOptions,
+  providerMessage,
+} from "./client.js";
 import { OneMsgError, redact } from "./errors.js";
 
 export interface OneMsgTemplate {
@@ -79,7 +89,10 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
         return { messageId: data.id };
       }
       // A queued send carries a job id: the message will go out, so it must not be sent again.
-      if (data.sent === false && (typeof data.jobId === "string" || typeof data.jobId === "number")) {
+      if (
+        data.sent === false &&
+        (typeof data.jobId === "string" || typeof data.jobId === "number")
+      ) {
         return { messageId: `job:${data.jobId}` };
       }
       const secrets = [options.token, message.code];
@@ -127,13 +140,17 @@ function readTemplate(template: OneMsgTemplate | undefined): Required<OneMsgTemp
       `\`template.${field}\` is required (${variable}): the approved AUTHENTICATION template's ${field}, as listed by \`waotp doctor\`.`,
     );
   if (typeof template !== "object" || template === null) throw missing("name", "ONEMSG_TEMPLATE");
-  if (typeof template.name !== "string" || template.name === "") throw missing("name", "ONEMSG_TEMPLATE");
+  if (typeof template.name !== "string" || template.name === "")
+    throw missing("name", "ONEMSG_TEMPLATE");
   if (typeof template.namespace !== "string" || template.namespace === "") {
     throw missing("namespace", "ONEMSG_NAMESPACE");
   }
   const language = template.language ?? "en";
   if (typeof language !== "string" || !/^[a-z]{2,3}(_[A-Z]{2})?$/.test(language)) {
-    throw new OtpError("CONFIG_INVALID", '`template.language` must be a language code such as "en" or "pt_BR".');
+    throw new OtpError(
+      "CONFIG_INVALID",
+      '`template.language` must be a language code such as "en" or "pt_BR".',
+    );
   }
   return { name: template.name, namespace: template.namespace, language };
 }

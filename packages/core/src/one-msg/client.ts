@@ -1,5 +1,5 @@
 import { OtpError } from "../errors.js";
-import { type OneMsgFailure, OneMsgError, redact } from "./errors.js";
+import { OneMsgError, type OneMsgFailure, redact } from "./errors.js";
 
 export const DEFAULT_BASE_URL = "https://api.1msg.io";
 
@@ -153,14 +153,21 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
       const said = providerMessage(data, text);
       if (status >= 200 && status < 300) {
         if (data === undefined) {
-          throw fail("invalid_response", `1MSG answered HTTP ${status} with a body that is not JSON.`, {
-            httpStatus: status,
-            providerMessage: text.slice(0, 300),
-          });
+          throw fail(
+            "invalid_response",
+            `1MSG answered HTTP ${status} with a body that is not JSON.`,
+            {
+              httpStatus: status,
+              providerMessage: text.slice(0, 300),
+            },
+          );
         }
         return { status, data };
       }
-      const fields = { httpStatus: status, ...(said === undefined ? {} : { providerMessage: said }) };
+      const fields = {
+        httpStatus: status,
+        ...(said === undefined ? {} : { providerMessage: said }),
+      };
       const detail = said === undefined ? "" : ` 1MSG said: ${said}`;
       if (status === 401 || status === 403) {
         throw fail(
@@ -183,7 +190,11 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
             retryAfter: Math.max(1, Math.ceil(waitMs / 1000)),
           });
         }
-        throw fail("server_error", `1MSG failed with HTTP ${status} after ${attempt} tries.${detail}`, fields);
+        throw fail(
+          "server_error",
+          `1MSG failed with HTTP ${status} after ${attempt} tries.${detail}`,
+          fields,
+        );
       }
       if (status === 404) {
         throw fail(
@@ -215,7 +226,10 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 }
 
 /** What 1MSG said, from the shapes its errors come in: `{ message }`, `{ error: "..." }`, `{ error: { message } }`. */
-export function providerMessage(data: Record<string, unknown> | undefined, text: string): string | undefined {
+export function providerMessage(
+  data: Record<string, unknown> | undefined,
+  text: string,
+): string | undefined {
   if (data === undefined) return text.trim() === "" ? undefined : text.trim().slice(0, 300);
   const { message, error, description } = data;
   if (typeof error === "string") return error.slice(0, 300);
@@ -240,7 +254,11 @@ function retryAfterMs(header: string | null): number | undefined {
 function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
-    const { code, errors, cause } = current as { code?: unknown; errors?: unknown; cause?: unknown };
+    const { code, errors, cause } = current as {
+      code?: unknown;
+      errors?: unknown;
+      cause?: unknown;
+    };
     if (typeof code === "string") return code;
     if (Array.isArray(errors) && errors.length > 0) {
       current = errors[0];
@@ -253,7 +271,10 @@ function errorCode(error: unknown): string | undefined {
 
 function requiredString(value: unknown, name: string, variable: string): string {
   if (typeof value !== "string" || value.trim() === "") {
-    throw new OtpError("CONFIG_INVALID", `\`${name}\` is required (${variable}); copy it from the 1MSG dashboard.`);
+    throw new OtpError(
+      "CONFIG_INVALID",
+      `\`${name}\` is required (${variable}); copy it from the 1MSG dashboard.`,
+    );
   }
   return value.trim();
 }
@@ -263,10 +284,16 @@ function readBaseUrl(value: string): string {
   try {
     parsed = new URL(value);
   } catch {
-    throw new OtpError("CONFIG_INVALID", "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.");
+    throw new OtpError(
+      "CONFIG_INVALID",
+      "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.",
+    );
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new OtpError("CONFIG_INVALID", "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.");
+    throw new OtpError(
+      "CONFIG_INVALID",
+      "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.",
+    );
   }
   return parsed.toString().replace(/\/+$/, "");
 }

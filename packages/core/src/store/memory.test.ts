@@ -57,6 +57,20 @@ describe("memoryStore", () => {
     store.close();
   });
 
+  it("counts nothing when a call would need more room than is left", async () => {
+    const store = memoryStore({ maxEntries: 2 });
+    await store.take([{ key: "x", limit: 5, windowMs: 60_000 }], T0);
+    const y = { key: "y", limit: 5, windowMs: 60_000 };
+    await expect(store.take([y, { key: "z", limit: 5, windowMs: 60_000 }], T0)).rejects.toThrow(
+      /full/,
+    );
+    expect(await store.take([y], T0)).toEqual({
+      ok: true,
+      buckets: [{ remaining: 4, resetAt: T0 + 60_000 }],
+    });
+    store.close();
+  });
+
   it("keeps its own copy of the challenge, not the caller's object", async () => {
     const store = memoryStore();
     const record = { hash: "h", expiresAt: T0 + 1000, attempts: 0, maxAttempts: 1 };

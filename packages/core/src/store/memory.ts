@@ -37,10 +37,16 @@ export interface MemoryStore extends Store {
   close(): void;
 }
 
-interface Counter {
-  count: number;
-  resetAt: number;
-}
+/**
+ * A counter. Up to `LOG_LIMIT` hits it keeps each hit's time (a sliding window: never more than
+ * `limit` hits in any `windowMs`); above that, one count per fixed window.
+ */
+type Counter =
+  | { log: number[]; expiresAt: number }
+  | { count: number; start: number; expiresAt: number; log?: undefined };
+
+/** Limits up to this many hits per window are kept exactly, as a log of hit times. */
+export const LOG_LIMIT = 1000;
 
 interface Expiring<T> {
   value: T;
@@ -72,7 +78,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (challenge.expiresAt <= now) removed += +challenges.delete(key);
     }
     for (const [key, counter] of counters) {
-      if (counter.resetAt <= now) removed += +counters.delete(key);
+      if (counter.expiresAt <= now) removed += +counters.delete(key);
     }
     for (const map of [deliveries, values]) {
       for (const [key, entry] of map) {
@@ -82,53 +88,77 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return removed;
   }
 
-  /** Makes room for one new entry, or throws so the core fails closed. */
-  function reserveRoom(now: number): void {
-    if (size() < maxEntries) return;
+  /** Makes room for `count` new entries, or throws so the core fails closed. */
+  function reserveRoom(now: number, count = 1): void {
+    if (size() + count <= maxEntries) return;
     sweep(now);
-    if (size() >= maxEntries) {
+    if (size() + count > maxEntries) {
       throw new Error(`memory store is full (${maxEntries} entries)`);
     }
   }
 
-  function liveCounter(key: string, now: number): Counter | undefined {
-    const counter = counters.get(key);
-    if (counter === undefined) return undefined;
-    if (counter.resetAt <= now) {
-      counters.delete(key);
-      return undefined;
+  /** Hits counted in the bucket's window now, and when the oldest of them leaves it. */
+  function state(bucket: Bucket, now: number): { count: number; freeAt: number } {
+    const counter = counters.get(bucket.key);
+    if (counter === undefined) return { count: 0, freeAt: now };
+    if (counter.log !== undefined) {
+      const { log } = counter;
+      let stale = 0;
+      while (stale < log.length && (log[stale] as number) + bucket.windowMs <= now) stale++;
+      if (stale > 0) log.splice(0, stale);
+      if (log.length === 0) {
+        counters.delete(bucket.key);
+        return { count: 0, freeAt: now };
+      }
+      const oldest = log[Math.max(0, log.length - bucket.limit)] as number;
+      return { count: log.length, freeAt: oldest + bucket.windowMs };
     }
-    return counter;
+    if (counter.start + bucket.windowMs <= now) {
+      counters.delete(bucket.key);
+      return { count: 0, freeAt: now };
+    }
+    return { count: counter.count, freeAt: counter.start + bucket.windowMs };
   }
 
+  function count(bucket: Bucket, now: number): void {
+    state(bucket, now); // drops hits that left the window
+    const counter = counters.get(bucket.key);
+    if (bucket.limit > LOG_LIMIT) {
+      if (counter === undefined || counter.log !== undefined) {
+        counters.set(bucket.key, { count: 1, start: now, expiresAt: now + bucket.windowMs });
+      } else counter.count += 1;
+    } else if (counter?.log === undefined) {
+      counters.set(bucket.key, { log: [now], expiresAt: now + bucket.windowMs });
+    } else {
+      counter.log.push(now);
+      counter.expiresAt = now + bucket.windowMs;
+    }
+  }
+
+  /** Counts a hit (unless `peek`) and tells what is left. */
   function hit(bucket: Bucket, now: number): BucketState {
-    const counter = liveCounter(bucket.key, now);
-    if (bucket.peek) {
-      const count = counter?.count ?? 0;
-      return { remaining: bucket.limit - count, resetAt: counter?.resetAt ?? now };
-    }
-    if (counter === undefined) {
-      reserveRoom(now);
-      const fresh = { count: 1, resetAt: now + bucket.windowMs };
-      counters.set(bucket.key, fresh);
-      return { remaining: bucket.limit - 1, resetAt: fresh.resetAt };
-    }
-    counter.count += 1;
-    return { remaining: bucket.limit - counter.count, resetAt: counter.resetAt };
+    if (!bucket.peek) count(bucket, now);
+    const after = state(bucket, now);
+    return { remaining: bucket.limit - after.count, resetAt: after.freeAt };
   }
 
   /** The full bucket that frees up last, if any. */
   function lastToFree(buckets: readonly Bucket[], now: number) {
     let full: { key: string; retryAfterMs: number } | undefined;
     for (const bucket of buckets) {
-      const counter = liveCounter(bucket.key, now);
-      if ((counter?.count ?? 0) < bucket.limit) continue;
-      const retryAfterMs = counter === undefined ? bucket.windowMs : counter.resetAt - now;
+      const { count, freeAt } = state(bucket, now);
+      if (count < bucket.limit) continue;
+      const retryAfterMs = count === 0 ? bucket.windowMs : freeAt - now;
       if (full === undefined || retryAfterMs > full.retryAfterMs) {
         full = { key: bucket.key, retryAfterMs };
       }
     }
     return full;
+  }
+
+  /** New counters that counting in these buckets would create. */
+  function newCounters(buckets: readonly Bucket[]): number {
+    return buckets.filter((b) => !b.peek && !counters.has(b.key)).length;
   }
 
   function live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | undefined {
@@ -187,14 +217,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         challenges.delete(key);
         return { outcome: "match" };
       }
+      let budgetLeft = Number.POSITIVE_INFINITY;
+      if (failures !== undefined) {
+        const counted = { ...failures, peek: false };
+        reserveRoom(now, newCounters([counted]));
+        budgetLeft = hit(counted, now).remaining;
+      }
       challenge.attempts += 1;
-      if (failures !== undefined) hit({ ...failures, peek: false }, now);
-      return { outcome: "mismatch", attemptsLeft: challenge.maxAttempts - challenge.attempts };
+      const attemptsLeft = Math.min(challenge.maxAttempts - challenge.attempts, budgetLeft);
+      return { outcome: "mismatch", attemptsLeft };
     },
 
     async take(buckets, now): Promise<TakeResult> {
       const full = lastToFree(buckets, now);
       if (full !== undefined) return { ok: false, ...full };
+      reserveRoom(now, newCounters(buckets));
       return { ok: true, buckets: buckets.map((bucket) => hit(bucket, now)) };
     },
 

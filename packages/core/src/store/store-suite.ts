@@ -141,6 +141,15 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         ).toBe("match");
       });
 
+      it("reports the guesses left as the smaller of the code's and the phone's", async () => {
+        const failures: Bucket = { key: k("fail"), limit: 2, windowMs: 60_000 };
+        await store.putChallenge(k("c"), challenge({ maxAttempts: 5 }), T0);
+        expect(await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures })).toEqual({
+          outcome: "mismatch",
+          attemptsLeft: 1,
+        });
+      });
+
       it("does not count a right guess, an expired or a missing code in the failure budget", async () => {
         const failures: Bucket = { key: k("fail"), limit: 1, windowMs: 60_000 };
         await store.attempt({ key: k("none"), hash: "h", now: T0, failures });
@@ -207,6 +216,32 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         });
         const after = await store.take([free], T0 + 200);
         expect(after.ok && after.buckets[0]?.remaining).toBe(9);
+      });
+
+      it("slides the window: no more than `limit` hits in any window, not just per window", async () => {
+        const b = bucket("slide", 2);
+        await store.take([b], T0);
+        await store.take([b], T0 + 9000);
+        // The first hit left the window: one slot, not two.
+        expect((await store.take([b], T0 + 10_000)).ok).toBe(true);
+        expect(await store.take([b], T0 + 10_001)).toEqual({
+          ok: false,
+          key: k("slide"),
+          retryAfterMs: 8999,
+        });
+        expect((await store.take([b], T0 + 19_000)).ok).toBe(true);
+      });
+
+      it("counts large limits in fixed windows that start at the first hit", async () => {
+        const b = bucket("big", 2000, 60_000);
+        for (let i = 0; i < 2000; i++) expect((await store.take([b], T0 + i)).ok).toBe(true);
+        expect(await store.take([b], T0 + 30_000)).toEqual({
+          ok: false,
+          key: k("big"),
+          retryAfterMs: 30_000,
+        });
+        const next = await store.take([b], T0 + 60_000);
+        expect(next).toEqual({ ok: true, buckets: [{ remaining: 1999, resetAt: T0 + 120_000 }] });
       });
 
       it("checks a peek bucket without counting in it", async () => {

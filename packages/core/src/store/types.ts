@@ -15,7 +15,8 @@ export interface ChallengeRecord {
 }
 
 /**
- * A counter with a fixed window that starts at its first hit. `limit` hits are allowed per window.
+ * A rate limit: at most `limit` hits in any `windowMs` (a sliding window). Stores may count limits
+ * above 1000 in fixed windows that start at the first hit instead, to bound memory.
  */
 export interface Bucket {
   key: string;
@@ -28,7 +29,7 @@ export interface Bucket {
 export interface BucketState {
   /** Hits still allowed in the current window, after this call. */
   remaining: number;
-  /** Epoch milliseconds when the window ends; `now` for a bucket never hit. */
+  /** Epoch milliseconds when the oldest counted hit leaves the window; `now` for an empty bucket. */
   resetAt: number;
 }
 

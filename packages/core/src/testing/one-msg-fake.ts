@@ -170,11 +170,20 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   }
 
   function sendTemplate(body: unknown, fault: FakeFault | undefined): Response {
-    if (typeof body !== "object" || body === null) return json({ error: "Request body must be JSON" }, 400);
+    if (typeof body !== "object" || body === null)
+      return json({ error: "Request body must be JSON" }, 400);
     const req = body as Record<string, unknown>;
-    const phone = typeof req.phone === "string" ? req.phone : typeof req.chatId === "string" ? req.chatId.replace(/@c\.us$/, "") : undefined;
+    const phone =
+      typeof req.phone === "string"
+        ? req.phone
+        : typeof req.chatId === "string"
+          ? req.chatId.replace(/@c\.us$/, "")
+          : undefined;
     if (phone === undefined || !/^[1-9][0-9]{6,14}$/.test(phone)) {
-      return json({ sent: false, message: "Phone number is invalid: use international digits without + or spaces" });
+      return json({
+        sent: false,
+        message: "Phone number is invalid: use international digits without + or spaces",
+      });
     }
     if (typeof req.phone === "string" && typeof req.chatId === "string") {
       return json({ sent: false, message: "Send either phone or chatId, not both" });
@@ -183,30 +192,47 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       return json({ error: "The namespace parameter is required" }, 422);
     }
     const template = templates.find((t) => t.name === req.template);
-    if (template === undefined) return json({ sent: false, message: `Template ${String(req.template)} not found` });
+    if (template === undefined)
+      return json({ sent: false, message: `Template ${String(req.template)} not found` });
     if (template.namespace !== req.namespace) {
-      return json({ sent: false, message: `Template ${template.name} does not exist in namespace ${req.namespace}` });
+      return json({
+        sent: false,
+        message: `Template ${template.name} does not exist in namespace ${req.namespace}`,
+      });
     }
     const language = req.language as { policy?: unknown; code?: unknown } | undefined;
     if (language?.policy !== "deterministic" || language.code !== template.language) {
-      return json({ sent: false, message: `(#132001) Template name does not exist in the translation ${String(language?.code)}` });
+      return json({
+        sent: false,
+        message: `(#132001) Template name does not exist in the translation ${String(language?.code)}`,
+      });
     }
     if (template.status !== "APPROVED") {
       return json({ sent: false, message: `Template ${template.name} is not approved` });
     }
-    if (!Array.isArray(req.params)) return json({ error: "params must be an array of components" }, 422);
+    if (!Array.isArray(req.params))
+      return json({ error: "params must be an array of components" }, 422);
     const components = req.params as Record<string, unknown>[];
     const bodyParams = components.find((c) => c?.type === "body")?.parameters;
     if (!Array.isArray(bodyParams) || bodyParams.length !== 1) {
-      return json({ error: "(#132000) Number of parameters does not match the expected number of params" }, 422);
+      return json(
+        { error: "(#132000) Number of parameters does not match the expected number of params" },
+        422,
+      );
     }
     const code = (bodyParams[0] as { type?: unknown; text?: unknown })?.text;
     if (typeof code !== "string" || code === "" || code.length > 15) {
-      return json({ sent: false, message: "The body parameter must be text of at most 15 characters" });
+      return json({
+        sent: false,
+        message: "The body parameter must be text of at most 15 characters",
+      });
     }
     const button = components.find((c) => c?.type === "button");
     if (button === undefined) {
-      return json({ sent: false, message: "Authentication templates need the code in the copy-code button parameter too" });
+      return json({
+        sent: false,
+        message: "Authentication templates need the code in the copy-code button parameter too",
+      });
     }
     const buttonParams = button.parameters as { text?: unknown }[] | undefined;
     if (
@@ -216,14 +242,24 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       buttonParams.length !== 1 ||
       buttonParams[0]?.text !== code
     ) {
-      return json({ sent: false, message: "The copy-code button must carry the same code as the body (sub_type url, index 0)" });
+      return json({
+        sent: false,
+        message:
+          "The copy-code button must carry the same code as the body (sub_type url, index 0)",
+      });
     }
     const ttl = req.messageSendTtlSeconds;
-    if (ttl !== undefined && !(ttl === -1 || (Number.isInteger(ttl) && (ttl as number) >= 30 && (ttl as number) <= 900))) {
+    if (
+      ttl !== undefined &&
+      !(ttl === -1 || (Number.isInteger(ttl) && (ttl as number) >= 30 && (ttl as number) <= 900))
+    ) {
       return json({ error: "messageSendTtlSeconds must be -1 or between 30 and 900" }, 422);
     }
     if (fault?.kind === "sent_false") {
-      return json({ sent: false, message: fault.message ?? "Message was not sent: the user has not opted in" });
+      return json({
+        sent: false,
+        message: fault.message ?? "Message was not sent: the user has not opted in",
+      });
     }
     const message: FakeMessage = {
       id: `wamid.${randomBytes(12).toString("base64url")}`,
@@ -244,8 +280,18 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         waiter.resolve(message);
       }
     }
-    scheduleAcks(message, fault?.kind === "fail_delivery" ? (fault.error ?? "(#131026) Message undeliverable") : undefined);
-    return json({ sent: true, id: message.id, message: "Message has been sent", description: "accepted for delivery" });
+    scheduleAcks(
+      message,
+      fault?.kind === "fail_delivery"
+        ? (fault.error ?? "(#131026) Message undeliverable")
+        : undefined,
+    );
+    return json({
+      sent: true,
+      id: message.id,
+      message: "Message has been sent",
+      description: "accepted for delivery",
+    });
   }
 
   function templateView(t: FakeTemplate) {
@@ -258,7 +304,12 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       components: [
         { type: "BODY", text: t.body, example: { body_text: [["123456"]] } },
         ...(t.copyCodeButton
-          ? [{ type: "BUTTONS", buttons: [{ type: "OTP", otp_type: "COPY_CODE", text: COPY_CODE_LABEL }] }]
+          ? [
+              {
+                type: "BUTTONS",
+                buttons: [{ type: "OTP", otp_type: "COPY_CODE", text: COPY_CODE_LABEL }],
+              },
+            ]
           : []),
       ],
     };
@@ -271,7 +322,10 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     const bearer = request.headers.get("authorization");
     const given = bearer?.startsWith("Bearer ") ? bearer.slice(7) : url.searchParams.get("token");
     if (bearer && url.searchParams.has("token")) {
-      return json({ error: "Send the token in one place: the Authorization header or the token parameter" }, 400);
+      return json(
+        { error: "Send the token in one place: the Authorization header or the token parameter" },
+        400,
+      );
     }
     if (pathChannel !== channelId) return json({ error: `Channel ${pathChannel} not found` }, 404);
     if (given !== token) return json({ error: `Wrong token for channel ${channelId}` }, 401);
@@ -290,10 +344,16 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       case "POST sendTemplate": {
         const fault = faults.shift();
         if (fault?.kind === "http") {
-          const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
-          return json(fault.body ?? { error: `Simulated HTTP ${fault.status}` }, fault.status, headers);
+          const headers: Record<string, string> =
+            fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
+          return json(
+            fault.body ?? { error: `Simulated HTTP ${fault.status}` },
+            fault.status,
+            headers,
+          );
         }
-        if (fault?.kind === "garbage") return new Response("<html>502 Bad Gateway</html>", { status: 200 });
+        if (fault?.kind === "garbage")
+          return new Response("<html>502 Bad Gateway</html>", { status: 200 });
         if (fault?.kind === "slow") {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, fault.ms);
@@ -319,7 +379,11 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       case "POST webhook": {
         const value = (body as { webhookUrl?: unknown }).webhookUrl;
         const list = typeof value === "string" ? [value] : value;
-        if (!Array.isArray(list) || list.length > 5 || !list.every((u) => typeof u === "string" && /^https?:\/\//.test(u))) {
+        if (
+          !Array.isArray(list) ||
+          list.length > 5 ||
+          !list.every((u) => typeof u === "string" && /^https?:\/\//.test(u))
+        ) {
           return json({ error: "webhookUrl must be a URL or a list of at most 5 URLs" }, 400);
         }
         webhookUrls = list as string[];
@@ -359,7 +423,8 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         const waiter = { phone: digits(phone), resolve };
         waiters.add(waiter);
         later(timeoutMs, () => {
-          if (waiters.delete(waiter)) reject(new Error(`no message to ${phone} within ${timeoutMs} ms`));
+          if (waiters.delete(waiter))
+            reject(new Error(`no message to ${phone} within ${timeoutMs} ms`));
         });
       });
     },

@@ -28,7 +28,9 @@ const MAX_BODY = 1024 * 1024;
  * const sim = await startOneMsgSimulator();
  * const channel = oneMsg({ baseUrl: sim.url, channelId: sim.channelId, token: sim.token, template: sim.template });
  */
-export async function startOneMsgSimulator(options: SimulatorOptions = {}): Promise<OneMsgSimulator> {
+export async function startOneMsgSimulator(
+  options: SimulatorOptions = {},
+): Promise<OneMsgSimulator> {
   const fake = createOneMsgFake(options);
   const host = options.host ?? "127.0.0.1";
   const sockets = new Set<import("node:net").Socket>();
@@ -50,20 +52,16 @@ export async function startOneMsgSimulator(options: SimulatorOptions = {}): Prom
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
-  return Object.assign(Object.create(null), fake, {
+  // Inherit from the fake, so its getters (webhookUrls) stay live.
+  return Object.assign(Object.create(fake) as OneMsgFake, {
     url,
     port,
-    messages: fake.messages,
-    calls: fake.calls,
-    get webhookUrls() {
-      return fake.webhookUrls;
-    },
     async close() {
       fake.close();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  }) as OneMsgSimulator;
+  });
 }
 
 async function serve(fake: OneMsgFake, req: IncomingMessage, res: ServerResponse): Promise<void> {

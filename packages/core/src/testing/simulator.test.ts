@@ -1,0 +1,351 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { OtpEvent } from "../events.js";
+import { oneMsg } from "../one-msg/channel.js";
+import type { OtpOptions } from "../options.js";
+import { createOtp, type Otp } from "../otp.js";
+import { SECRET } from "../test-utils.js";
+import { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./simulator.js";
+import { createTestChannel } from "./test-channel.js";
+
+const PHONE = "+14155550101";
+
+let sim: OneMsgSimulator;
+let receiver: Server | undefined;
+
+afterEach(async () => {
+  await sim?.close();
+  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  receiver = undefined;
+});
+
+async function start(options: SimulatorOptions = {}) {
+  sim = await startOneMsgSimulator(options);
+  return sim;
+}
+
+function engine(overrides: Partial<OtpOptions> = {}) {
+  const events: OtpEvent[] = [];
+  const otp = createOtp({
+    secret: SECRET,
+    channel: oneMsg({
+      baseUrl: sim.url,
+      channelId: sim.channelId,
+      token: sim.token,
+      template: sim.template,
+      retry: { baseDelayMs: 1 },
+    }),
+    onEvent: (event) => {
+      events.push(event);
+    },
+    ...overrides,
+  });
+  return { otp, events };
+}
+
+/** A real HTTP endpoint that feeds 1MSG webhooks to the engine, registered with the simulator. */
+async function receiveWebhooks(otp: Otp): Promise<string> {
+  receiver = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    await otp.handleWebhook(body);
+    res.writeHead(200).end();
+  });
+  await new Promise<void>((resolve) => receiver?.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhook/s3cret`;
+  const answer = await api("POST", "webhook", { webhookUrl: url });
+  expect(answer.status).toBe(200);
+  return url;
+}
+
+function api(method: string, path: string, body?: unknown, token = sim.token) {
+  return fetch(`${sim.url}/${sim.channelId}/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  ms = 3000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > end) return value;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("the simulator with the engine, over HTTP", () => {
+  beforeEach(async () => {
+    await start();
+  });
+
+  it("delivers a code to the inbox the way WhatsApp shows it, and the code verifies", async () => {
+    const { otp } = engine();
+    const sent = await otp.send({ phone: "+1 (415) 555-0101" });
+    const [message] = sim.inbox(PHONE);
+    expect(message).toMatchObject({
+      id: sent.messageId,
+      phone: "14155550101",
+      button: "Copy code",
+    });
+    expect(message?.text).toBe(
+      `${message?.code} is your verification code. For your security, do not share this code with anyone.`,
+    );
+    expect(message?.ttlSeconds).toBe(300);
+    expect((await otp.verify({ phone: PHONE, code: sim.lastCode(PHONE) as string })).ok).toBe(true);
+  });
+
+  it("reports delivery through the registered webhook, in ack[]", async () => {
+    const { otp, events } = engine();
+    await receiveWebhooks(otp);
+    const { messageId } = await otp.send({ phone: PHONE });
+    const status = await until(
+      () => otp.status(messageId),
+      (s) => s?.status === "delivered",
+    );
+    expect(status?.status).toBe("delivered");
+    expect(
+      events.filter((e) => e.type === "delivery").map((e) => e.type === "delivery" && e.status),
+    ).toEqual(["sent", "delivered"]);
+  });
+
+  it("serves hookInfo, so status() can poll when no webhook is set", async () => {
+    const { otp } = engine({ delivery: { poll: true, pollIntervalSeconds: 1 } });
+    const { messageId } = await otp.send({ phone: PHONE });
+    await until(
+      async () => sim.messages[0]?.status,
+      (s) => s === "delivered",
+    );
+    expect(await otp.status(messageId)).toMatchObject({ status: "delivered" });
+    expect(sim.calls.hookInfo).toBe(1);
+    // Within the interval, status() answers from the store without asking 1MSG again.
+    await otp.status(messageId);
+    expect(sim.calls.hookInfo).toBe(1);
+  });
+
+  it("does not poll unless asked to", async () => {
+    const { otp } = engine();
+    const { messageId } = await otp.send({ phone: PHONE });
+    await until(
+      async () => sim.messages[0]?.status,
+      (s) => s === "delivered",
+    );
+    expect(await otp.status(messageId)).toMatchObject({ status: "accepted" });
+    expect(sim.calls.hookInfo).toBeUndefined();
+  });
+
+  it("retries a 500 and puts one message in the inbox", async () => {
+    const { otp } = engine();
+    sim.inject({ kind: "http", status: 500 });
+    await otp.send({ phone: PHONE });
+    expect(sim.calls.sendTemplate).toBe(2);
+    expect(sim.inbox(PHONE)).toHaveLength(1);
+  });
+
+  it("hands a fresh code to the fallback channel when delivery fails", async () => {
+    const fallback = createTestChannel({ name: "sms" });
+    const { otp, events } = engine({ delivery: { fallback } });
+    await receiveWebhooks(otp);
+    sim.inject({ kind: "fail_delivery", error: "(#131026) Message undeliverable" });
+    const { messageId } = await otp.send({ phone: PHONE });
+    const whatsappCode = sim.lastCode(PHONE) as string;
+    await until(
+      async () => fallback.messages.length,
+      (n) => n > 0,
+    );
+    expect(await otp.status(messageId)).toMatchObject({
+      status: "failed",
+      error: "(#131026) Message undeliverable",
+    });
+    expect(fallback.messages).toHaveLength(1);
+    expect(events.find((e) => e.type === "fallback")).toMatchObject({
+      messageId,
+      fallbackMessageId: fallback.messages[0]?.messageId,
+      channel: "sms",
+    });
+    const smsCode = fallback.lastCode(PHONE) as string;
+    if (smsCode !== whatsappCode) {
+      expect((await otp.verify({ phone: PHONE, code: whatsappCode })).ok).toBe(false);
+    }
+    expect((await otp.verify({ phone: PHONE, code: smsCode })).ok).toBe(true);
+  });
+});
+
+describe("the simulator with hooks[] and delayed acks", () => {
+  it("posts hooks[] when configured so, and acks can be sent by hand in any order", async () => {
+    await start({ webhookKey: "hooks", acks: { sent: false, delivered: false } });
+    const { otp } = engine();
+    const seen: unknown[] = [];
+    receiver = createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      seen.push(JSON.parse(body));
+      await otp.handleWebhook(body);
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((resolve) => receiver?.listen(0, "127.0.0.1", resolve));
+    await api("POST", "webhook", {
+      webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
+    });
+    const { messageId } = await otp.send({ phone: PHONE });
+    await sim.ack(messageId, "read");
+    await sim.ack(messageId, "delivered");
+    expect(seen).toEqual([
+      {
+        instanceId: sim.channelId,
+        hooks: [expect.objectContaining({ id: messageId, status: "read", phone: "14155550101" })],
+      },
+    ]);
+    expect(await otp.status(messageId)).toMatchObject({ status: "read" });
+  });
+});
+
+describe("the simulator checks requests as 1MSG does", () => {
+  beforeEach(async () => {
+    await start();
+  });
+
+  const good = () => ({
+    phone: "14155550101",
+    template: sim.template.name,
+    namespace: sim.template.namespace,
+    language: { policy: "deterministic", code: "en" },
+    params: [
+      { type: "body", parameters: [{ type: "text", text: "123456" }] },
+      {
+        type: "button",
+        sub_type: "url",
+        index: "0",
+        parameters: [{ type: "text", text: "123456" }],
+      },
+    ],
+  });
+
+  it("accepts the full request, with index as a number too", async () => {
+    const body = good();
+    (body.params[1] as { index: unknown }).index = 0;
+    const answer = await (await api("POST", "sendTemplate", body)).json();
+    expect(answer).toMatchObject({ sent: true, id: expect.stringMatching(/^wamid\./) });
+  });
+
+  it.each([
+    ["body only", (b: ReturnType<typeof good>) => b.params.pop(), 200, false],
+    [
+      "a different code in the button",
+      (b: ReturnType<typeof good>) => {
+        (b.params[1] as { parameters: { text: string }[] }).parameters[0] = {
+          text: "654321",
+        } as never;
+      },
+      200,
+      false,
+    ],
+    [
+      "no namespace",
+      (b: ReturnType<typeof good>) => {
+        delete (b as Partial<typeof b>).namespace;
+      },
+      422,
+      undefined,
+    ],
+    [
+      "a wrong namespace",
+      (b: ReturnType<typeof good>) => {
+        b.namespace = "other";
+      },
+      200,
+      false,
+    ],
+    [
+      "two body variables",
+      (b: ReturnType<typeof good>) => {
+        (b.params[0] as { parameters: unknown[] }).parameters.push({ type: "text", text: "x" });
+      },
+      422,
+      undefined,
+    ],
+    [
+      "an unknown template",
+      (b: ReturnType<typeof good>) => {
+        b.template = "nope";
+      },
+      200,
+      false,
+    ],
+    [
+      "a phone with a plus",
+      (b: ReturnType<typeof good>) => {
+        b.phone = "+14155550101";
+      },
+      200,
+      false,
+    ],
+    [
+      "another language",
+      (b: ReturnType<typeof good>) => {
+        b.language.code = "fr";
+      },
+      200,
+      false,
+    ],
+  ])("refuses %s", async (_name, change, status, sent) => {
+    const body = good();
+    change(body);
+    const response = await api("POST", "sendTemplate", body);
+    expect(response.status).toBe(status);
+    if (sent !== undefined) expect(await response.json()).toMatchObject({ sent });
+    expect(sim.messages).toHaveLength(0);
+  });
+
+  it("answers 401 to a wrong token and 400 to a token in two places", async () => {
+    expect((await api("POST", "sendTemplate", good(), "wrong")).status).toBe(401);
+    const both = await fetch(`${sim.url}/${sim.channelId}/templates?token=${sim.token}`, {
+      headers: { authorization: `Bearer ${sim.token}` },
+    });
+    expect(both.status).toBe(400);
+  });
+
+  it("serves templates, status, webhook and settings", async () => {
+    const templates = await (await api("GET", "templates")).json();
+    expect(templates).toMatchObject({
+      total: 1,
+      templates: [{ name: "waotp_code", category: "AUTHENTICATION", status: "APPROVED" }],
+    });
+    expect(await (await api("GET", "status")).json()).toMatchObject({ status: "connected" });
+    await api("POST", "webhook", { webhookUrl: ["https://a.example/h", "https://b.example/h"] });
+    expect(await (await api("GET", "webhook")).json()).toEqual({
+      webhookUrl: ["https://a.example/h", "https://b.example/h"],
+    });
+    expect((await api("POST", "webhook", { webhookUrl: "not a url" })).status).toBe(400);
+    expect(
+      await (await api("POST", "settings", { ackNotificationsOn: false })).json(),
+    ).toMatchObject({
+      ackNotificationsOn: false,
+    });
+  });
+
+  it("shows its inbox as a page and as JSON", async () => {
+    await api("POST", "sendTemplate", good());
+    const page = await (await fetch(sim.url)).text();
+    expect(page).toContain("123456 is your verification code.");
+    const inbox = (await (await fetch(`${sim.url}/_inbox/+14155550101`)).json()) as {
+      messages: unknown[];
+    };
+    expect(inbox.messages).toHaveLength(1);
+  });
+
+  it("answers malformed bodies with 400", async () => {
+    const response = await fetch(`${sim.url}/${sim.channelId}/sendTemplate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${sim.token}` },
+      body: "{nope",
+    });
+    expect(response.status).toBe(400);
+  });
+});
