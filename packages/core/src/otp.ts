@@ -180,48 +180,7 @@ export function createOtp(options: OtpOptions): Otp {
       }
     });
 
-    const code = generateCode(config.codeLength, config.random);
-    const expiresAt = started + config.ttlMs;
-    const challenge = {
-      hash: hashCode(config.key, purpose, phone.digits, code),
-      expiresAt,
-      attempts: 0,
-      maxAttempts: config.attemptsPerCode,
-    };
-    // Stored before sending, so a code never reaches a phone without being verifiable.
-    await guard(() => store.putChallenge(challengeKey(purpose, phone), challenge, started));
-
-    let messageId: string;
-    try {
-      ({ messageId } = await config.channel.send({
-        phone: phone.digits,
-        code,
-        purpose,
-        expiresAt: new Date(expiresAt),
-        ttlSeconds: config.ttlMs / 1000,
-      }));
-      if (typeof messageId !== "string" || messageId.length === 0) {
-        throw new Error("the channel returned no message id");
-      }
-    } catch (cause) {
-      const error = channelError(cause, config.channel.name, code);
-      emit({
-        type: "send_failed",
-        at: new Date(now()),
-        ...base,
-        error: error.code,
-        message: error.message,
-      });
-      throw error;
-    }
-
-    await guard(() =>
-      store.putDelivery(
-        messageId,
-        { status: "accepted", updatedAt: now(), phone: phone.digits, purpose, expiresAt },
-        config.deliveryTtlMs,
-      ),
-    );
+    const { messageId, expiresAt } = await deliverCode(config.channel, phone, purpose, started);
     emit({
       type: "sent",
       at: new Date(now()),
@@ -370,64 +329,84 @@ export function createOtp(options: OtpOptions): Otp {
     return applied;
   }
 
-  async function sendFallback(channel: Channel, failedId: string, digits: string, purpose: string) {
-    const phone = parsePhone(`+${digits}`);
-    const base = { phone: maskPhone(digits), purpose };
-    const started = now();
+  /**
+   * Makes a code, stores its hash (replacing the pending one), and hands it to a channel. Stored
+   * before sending, so a code never reaches a phone without being verifiable.
+   */
+  async function deliverCode(
+    channel: Channel,
+    phone: Phone,
+    purpose: string,
+    started: number,
+    fallback = false,
+  ) {
     const code = generateCode(config.codeLength, config.random);
     const expiresAt = started + config.ttlMs;
-    await guard(() =>
-      store.putChallenge(
-        challengeKey(purpose, phone),
-        {
-          hash: hashCode(config.key, purpose, digits, code),
-          expiresAt,
-          attempts: 0,
-          maxAttempts: config.attemptsPerCode,
-        },
-        started,
-      ),
-    );
+    const challenge = {
+      hash: hashCode(config.key, purpose, phone.digits, code),
+      expiresAt,
+      attempts: 0,
+      maxAttempts: config.attemptsPerCode,
+    };
+    await guard(() => store.putChallenge(challengeKey(purpose, phone), challenge, started));
+    let messageId: string;
     try {
-      const { messageId } = await channel.send({
-        phone: digits,
+      ({ messageId } = await channel.send({
+        phone: phone.digits,
         code,
         purpose,
         expiresAt: new Date(expiresAt),
         ttlSeconds: config.ttlMs / 1000,
-      });
-      await guard(() =>
-        store.putDelivery(
-          messageId,
-          {
-            status: "accepted",
-            updatedAt: now(),
-            phone: digits,
-            purpose,
-            expiresAt,
-            fallback: true,
-          },
-          config.deliveryTtlMs,
-        ),
-      );
-      emit({
-        type: "fallback",
-        at: new Date(now()),
-        ...base,
-        messageId: failedId,
-        fallbackMessageId: messageId,
-        channel: channel.name,
-      });
+      }));
+      if (typeof messageId !== "string" || messageId.length === 0) {
+        throw new Error("the channel returned no message id");
+      }
     } catch (cause) {
       const error = channelError(cause, channel.name, code);
       emit({
         type: "send_failed",
         at: new Date(now()),
-        ...base,
+        phone: maskPhone(phone.digits),
+        purpose,
         error: error.code,
         message: error.message,
       });
+      throw error;
     }
+    const record = {
+      status: "accepted" as const,
+      updatedAt: now(),
+      phone: phone.digits,
+      purpose,
+      expiresAt,
+    };
+    await guard(() =>
+      store.putDelivery(
+        messageId,
+        fallback ? { ...record, fallback } : record,
+        config.deliveryTtlMs,
+      ),
+    );
+    return { messageId, expiresAt };
+  }
+
+  async function sendFallback(channel: Channel, failedId: string, digits: string, purpose: string) {
+    const { messageId } = await deliverCode(
+      channel,
+      parsePhone(`+${digits}`),
+      purpose,
+      now(),
+      true,
+    );
+    emit({
+      type: "fallback",
+      at: new Date(now()),
+      phone: maskPhone(digits),
+      purpose,
+      messageId: failedId,
+      fallbackMessageId: messageId,
+      channel: channel.name,
+    });
   }
 
   async function handleWebhook(body: unknown): Promise<WebhookResult> {
