@@ -180,7 +180,14 @@ export function createOtp(options: OtpOptions): Otp {
       }
     });
 
-    const { messageId, expiresAt } = await deliverCode(config.channel, phone, purpose, started);
+    const delivered = await deliverCode(config.channel, phone, purpose, started);
+    if (delivered === null) {
+      throw new OtpError(
+        "STORE_UNAVAILABLE",
+        "The code store did not save the code; try again shortly.",
+      );
+    }
+    const { messageId, expiresAt } = delivered;
     emit({
       type: "sent",
       at: new Date(now()),
@@ -282,7 +289,12 @@ export function createOtp(options: OtpOptions): Otp {
     let record = await guard(() => store.getDelivery(id, now()));
     if (record === null) return null;
     const channel = record.fallback ? config.fallback : config.channel;
-    if (config.poll && channel?.poll && !isTerminal(record.status) && record.status !== "read") {
+    const worthAsking =
+      !isTerminal(record.status) &&
+      record.status !== "read" &&
+      !id.startsWith("job:") &&
+      (record.expiresAt ?? Number.POSITIVE_INFINITY) > now();
+    if (config.poll && channel?.poll && worthAsking) {
       // One poll per message per interval, across every instance sharing the store.
       const busy = await guard(() =>
         store.setIfAbsent(`poll:${id}`, "1", config.pollIntervalMs, now()),
@@ -301,7 +313,10 @@ export function createOtp(options: OtpOptions): Otp {
     };
   }
 
-  /** Moves a message forward; on a failure, hands a fresh code to the fallback channel. */
+  /**
+   * Moves a message forward. A failure of the message that carries the pending code starts the
+   * fallback, which runs on its own so the webhook is answered at once.
+   */
   async function applyUpdate(update: DeliveryUpdate) {
     const at = now();
     const applied = await guard(() => store.advanceDelivery(update, at));
@@ -314,41 +329,41 @@ export function createOtp(options: OtpOptions): Otp {
       status: record.status,
       ...(record.error === undefined ? {} : { error: record.error }),
     });
+    const { phone, purpose, hash, expiresAt = 0 } = record;
     if (
       isTerminal(record.status) &&
       config.fallback !== undefined &&
       !record.fallback &&
-      record.phone !== undefined &&
-      record.purpose !== undefined &&
-      (record.expiresAt ?? 0) > at
+      phone !== undefined &&
+      purpose !== undefined &&
+      hash !== undefined &&
+      expiresAt > at
     ) {
-      await sendFallback(config.fallback, update.messageId, record.phone, record.purpose).catch(
-        () => {},
-      );
+      void sendFallback(config.fallback, update.messageId, phone, purpose, hash).catch(() => {});
     }
     return applied;
   }
 
   /**
-   * Makes a code, stores its hash (replacing the pending one), and hands it to a channel. Stored
-   * before sending, so a code never reaches a phone without being verifiable.
+   * Makes a code, stores its hash and hands it to a channel. Stored before sending, so a code never
+   * reaches a phone without being verifiable. It replaces the pending code; with `replaces`, only if
+   * the pending code is still that one (and otherwise sends nothing and answers null).
    */
   async function deliverCode(
     channel: Channel,
     phone: Phone,
     purpose: string,
     started: number,
-    fallback = false,
+    replaces?: string,
   ) {
     const code = generateCode(config.codeLength, config.random);
     const expiresAt = started + config.ttlMs;
-    const challenge = {
-      hash: hashCode(config.key, purpose, phone.digits, code),
-      expiresAt,
-      attempts: 0,
-      maxAttempts: config.attemptsPerCode,
-    };
-    await guard(() => store.putChallenge(challengeKey(purpose, phone), challenge, started));
+    const hash = hashCode(config.key, purpose, phone.digits, code);
+    const challenge = { hash, expiresAt, attempts: 0, maxAttempts: config.attemptsPerCode };
+    const stored = await guard(() =>
+      store.putChallenge(challengeKey(purpose, phone), challenge, started, replaces),
+    );
+    if (!stored) return null;
     let messageId: string;
     try {
       ({ messageId } = await channel.send({
@@ -379,32 +394,59 @@ export function createOtp(options: OtpOptions): Otp {
       phone: phone.digits,
       purpose,
       expiresAt,
+      hash,
     };
     await guard(() =>
       store.putDelivery(
         messageId,
-        fallback ? { ...record, fallback } : record,
+        replaces === undefined ? record : { ...record, fallback: true },
         config.deliveryTtlMs,
       ),
     );
     return { messageId, expiresAt };
   }
 
-  async function sendFallback(channel: Channel, failedId: string, digits: string, purpose: string) {
-    const { messageId } = await deliverCode(
-      channel,
-      parsePhone(`+${digits}`),
-      purpose,
-      now(),
-      true,
+  /**
+   * Sends a fresh code through the fallback channel, in place of a failed message's code if that is
+   * still the pending one. It counts against the phone's and the app's send windows (not the
+   * cooldown, which the failed send just started).
+   */
+  async function sendFallback(
+    channel: Channel,
+    failedId: string,
+    digits: string,
+    purpose: string,
+    failedHash: string,
+  ) {
+    const phone = parsePhone(`+${digits}`);
+    const base = { phone: maskPhone(digits), purpose };
+    const started = now();
+    const plan = sendBuckets(phone, undefined).filter((p) => p.limit !== "phone_cooldown");
+    const taken = await guard(() =>
+      store.take(
+        plan.map((p) => p.bucket),
+        started,
+      ),
     );
+    if (!taken.ok) {
+      const limit = plan.find((p) => p.bucket.key === taken.key)?.limit ?? "phone_window";
+      emit({
+        type: "limited",
+        at: new Date(started),
+        ...base,
+        limit,
+        retryAfter: Math.max(1, Math.ceil(taken.retryAfterMs / 1000)),
+      });
+      return;
+    }
+    const sent = await deliverCode(channel, phone, purpose, started, failedHash);
+    if (sent === null) return;
     emit({
       type: "fallback",
       at: new Date(now()),
-      phone: maskPhone(digits),
-      purpose,
+      ...base,
       messageId: failedId,
-      fallbackMessageId: messageId,
+      fallbackMessageId: sent.messageId,
       channel: channel.name,
     });
   }

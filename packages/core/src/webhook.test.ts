@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { canAdvance, DELIVERY_STATUSES, readDeliveryEntry } from "./delivery.js";
 import { PHONE_US, PHONE_US_2, setup } from "./test-utils.js";
+import { createTestChannel } from "./testing/test-channel.js";
 
 async function sentMessage() {
   const t = setup();
@@ -163,5 +164,161 @@ describe("delivery states", () => {
       messageId: "m",
       status: "sent",
     });
+  });
+});
+
+describe("fallback", () => {
+  function withFallback(options: Parameters<typeof setup>[0] = {}) {
+    const fallback = createTestChannel({ name: "sms" });
+    const t = setup({ delivery: { fallback }, ...options });
+    const fail = (messageId: string) =>
+      t.otp.handleWebhook({ ack: [{ id: messageId, status: "failed", error: "undeliverable" }] });
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+    return { t, fallback, fail, settle };
+  }
+
+  it("sends a fresh code through the fallback once, however often the failure is reported", async () => {
+    const { t, fallback, fail, settle } = withFallback();
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    await Promise.all([
+      fail(messageId),
+      fail(messageId),
+      t.otp.handleWebhook({ ack: [{ id: messageId, status: "undelivered" }] }),
+    ]);
+    await settle();
+    expect(fallback.messages).toHaveLength(1);
+    expect(
+      (await t.otp.verify({ phone: PHONE_US, code: fallback.lastCode(PHONE_US) as string })).ok,
+    ).toBe(true);
+  });
+
+  it("answers the webhook without waiting for the fallback channel", async () => {
+    let release: () => void = () => {};
+    let started: () => void = () => {};
+    const sendStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const slow = {
+      name: "slow-sms",
+      send: () => {
+        started();
+        return new Promise<{ messageId: string }>((resolve) => {
+          release = () => resolve({ messageId: "sms.1" });
+        });
+      },
+    };
+    const t = setup({ delivery: { fallback: slow } });
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    expect(await t.otp.handleWebhook({ ack: [{ id: messageId, status: "failed" }] })).toEqual({
+      updated: 1,
+      ignored: 0,
+    });
+    await sendStarted;
+    expect(t.events.some((e) => e.type === "fallback")).toBe(false);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(t.events.find((e) => e.type === "fallback")).toMatchObject({
+      fallbackMessageId: "sms.1",
+    });
+  });
+
+  it("does nothing once the failed message's code has expired", async () => {
+    const { t, fallback, fail, settle } = withFallback();
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    t.advance(300);
+    await fail(messageId);
+    await settle();
+    expect(fallback.messages).toHaveLength(0);
+  });
+
+  it("does not replace a newer code when an older message fails late", async () => {
+    const { t, fallback, fail, settle } = withFallback();
+    const first = await t.otp.send({ phone: PHONE_US });
+    t.advance(61);
+    await t.otp.send({ phone: PHONE_US });
+    const newer = t.code(PHONE_US);
+    await fail(first.messageId);
+    await settle();
+    expect(fallback.messages).toHaveLength(0);
+    expect((await t.otp.verify({ phone: PHONE_US, code: newer })).ok).toBe(true);
+  });
+
+  it("does not hand on a fallback message's own failure", async () => {
+    const { t, fallback, fail, settle } = withFallback();
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    await fail(messageId);
+    await settle();
+    const smsId = fallback.messages[0]?.messageId as string;
+    await fail(smsId);
+    await settle();
+    expect(fallback.messages).toHaveLength(1);
+    expect((await t.otp.status(smsId))?.status).toBe("failed");
+  });
+
+  it("counts against the phone's send window", async () => {
+    const { t, fallback, fail, settle } = withFallback({
+      limits: { sendsPerPhone: { cooldownSeconds: 60, max: 1, windowSeconds: 600 } },
+    });
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    await fail(messageId);
+    await settle();
+    expect(fallback.messages).toHaveLength(0);
+    expect(t.events.at(-1)).toMatchObject({ type: "limited", limit: "phone_window" });
+  });
+
+  it("keeps the webhook answer and the old state when the fallback fails", async () => {
+    const { t, fallback, fail, settle } = withFallback();
+    fallback.failNext(new Error("sms gateway down"));
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    expect(await fail(messageId)).toEqual({ updated: 1, ignored: 0 });
+    await settle();
+    expect(t.events.at(-1)).toMatchObject({ type: "send_failed", error: "SEND_FAILED" });
+  });
+});
+
+describe("polling", () => {
+  function polled(options: Parameters<typeof setup>[0] = {}) {
+    const asked: string[] = [];
+    const channel = {
+      name: "pollable",
+      send: async () => ({ messageId: `m.${asked.length}.${Math.random()}` }),
+      poll: async (messageId: string) => {
+        asked.push(messageId);
+        return { messageId, status: "delivered" as const };
+      },
+    };
+    return { asked, t: setup({ channel, delivery: { poll: true }, ...options }) };
+  }
+
+  it("asks the channel at most once per interval", async () => {
+    const { asked, t } = polled({ delivery: { poll: true, pollIntervalSeconds: 5 } });
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    expect(await t.otp.status(messageId)).toMatchObject({ status: "delivered" });
+    await t.otp.status(messageId);
+    expect(asked).toHaveLength(1);
+  });
+
+  it("does not ask about a message in a final state, or whose code has expired", async () => {
+    const { asked, t } = polled();
+    const done = await t.otp.send({ phone: PHONE_US });
+    await t.otp.handleWebhook({ ack: [{ id: done.messageId, status: "read" }] });
+    await t.otp.status(done.messageId);
+    const old = await t.otp.send({ phone: PHONE_US_2 });
+    t.advance(300);
+    expect(await t.otp.status(old.messageId)).toMatchObject({ status: "accepted" });
+    expect(asked).toEqual([]);
+  });
+
+  it("keeps answering from the store when polling fails", async () => {
+    const channel = {
+      name: "flaky",
+      send: async () => ({ messageId: "m.1" }),
+      poll: async () => {
+        throw new Error("hookInfo down");
+      },
+    };
+    const t = setup({ channel, delivery: { poll: true } });
+    await t.otp.send({ phone: PHONE_US });
+    expect(await t.otp.status("m.1")).toMatchObject({ status: "accepted" });
   });
 });

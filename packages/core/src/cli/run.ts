@@ -60,7 +60,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.out(HELP.main as string);
     return command === undefined ? 1 : 0;
   }
-  if (!(command in HELP) || command === "main") {
+  if (!Object.hasOwn(HELP, command) || command === "main") {
     io.err(`waotp: unknown command "${command}"\n\n${HELP.main}`);
     return 1;
   }

@@ -253,7 +253,106 @@ describe("oneMsg send", () => {
   });
 });
 
+describe("oneMsg keeps secrets out of what it reports", () => {
+  it("redacts a long token that 1MSG echoes before cutting the message short", async () => {
+    const jwt = `eyJ${"a".repeat(400)}.sig`;
+    server.use(
+      http.post(`${BASE}/ch1/sendTemplate`, () =>
+        HttpResponse.json({ error: `Wrong token ${jwt} for channel ch1` }, { status: 401 }),
+      ),
+    );
+    const error = await failure(channel({ token: jwt }).send(message()));
+    const printed = `${error.message} ${error.providerMessage} ${JSON.stringify(error)} ${error.stack}`;
+    expect(printed).not.toContain(jwt.slice(0, 24));
+    expect(error.providerMessage).toBe("Wrong token [redacted] for channel ch1");
+  });
+
+  it("redacts the token in its URL-encoded form and the code near a cut", async () => {
+    const token = "ab+cd/ef=gh12";
+    server.use(
+      http.post(`${BASE}/ch1/sendTemplate`, () =>
+        HttpResponse.json(
+          { error: `no route for /x?token=${encodeURIComponent(token)}` },
+          { status: 404 },
+        ),
+      ),
+    );
+    const error = await failure(channel({ token, auth: "query" }).send(message()));
+    expect(`${error.message} ${error.providerMessage}`).not.toMatch(/ab(\+|%2B)cd/);
+
+    fake.inject({ kind: "sent_false", message: `${"x".repeat(297)}493027` });
+    const cut = await failure(channel().send(message("493027")));
+    expect(`${cut.message} ${cut.providerMessage}`).not.toContain("493");
+  });
+});
+
+describe("oneMsg answers", () => {
+  it("names the settings to check on 422", async () => {
+    fake.inject({
+      kind: "http",
+      status: 422,
+      body: { error: "(#132000) Number of parameters does not match" },
+    });
+    const error = await failure(channel().send(message()));
+    expect(error.message).toMatch(
+      /HTTP 422.*ONEMSG_TEMPLATE, ONEMSG_NAMESPACE, ONEMSG_LANGUAGE.*\(#132000\)/,
+    );
+  });
+
+  it("does not call a send without a message id a refusal: it may still arrive", async () => {
+    server.use(http.post(`${BASE}/ch1/sendTemplate`, () => HttpResponse.json({ sent: true })));
+    const error = await failure(channel().send(message()));
+    expect(error.reason).toBe("invalid_response");
+    expect(error.message).toMatch(/may still arrive/);
+  });
+
+  it("times out even when fetch ignores the abort signal", async () => {
+    const deaf: typeof fetch = () => new Promise(() => {});
+    const error = await failure(channel({ fetch: deaf, timeoutMs: 30 }).send(message()));
+    expect(error.reason).toBe("timeout");
+  });
+
+  it("ignores a Retry-After it cannot read and falls back to its own backoff", async () => {
+    for (const header of ["-1", "soon 2", "", "0x10"]) {
+      let calls = 0;
+      server.use(
+        http.post(`${BASE}/ch1/sendTemplate`, () => {
+          calls += 1;
+          return HttpResponse.json(
+            { error: "slow down" },
+            { status: 429, headers: { "retry-after": header } },
+          );
+        }),
+      );
+      const error = await failure(
+        channel({ retry: { baseDelayMs: 5000, maxDelayMs: 5000 } }).send({
+          ...message(),
+          expiresAt: new Date(Date.now() + 2000),
+        }),
+      );
+      // Its own backoff does not fit in the code's lifetime, so it stops at once; "0 s" would have retried.
+      expect(error.reason).toBe("rate_limited");
+      expect(calls).toBe(1);
+      server.resetHandlers();
+    }
+  });
+});
+
 describe("oneMsg over a refused connection", () => {
+  it("reports a refused connection as such when no retry fits the code's lifetime", async () => {
+    const refused: typeof fetch = () =>
+      Promise.reject(
+        Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } }),
+      );
+    const error = await failure(
+      channel({ fetch: refused, retry: { baseDelayMs: 5000, maxDelayMs: 5000 } }).send({
+        ...message(),
+        expiresAt: new Date(Date.now() + 1000),
+      }),
+    );
+    expect(error.reason).toBe("network");
+  });
+
   async function closedPort(): Promise<number> {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));

@@ -85,8 +85,13 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
         deadline: message.expiresAt.getTime(),
         secrets: [message.code],
       });
-      if (data.sent === true && typeof data.id === "string" && data.id !== "") {
-        return { messageId: data.id };
+      if (data.sent === true) {
+        if (typeof data.id === "string" && data.id !== "") return { messageId: data.id };
+        throw new OneMsgError(
+          "invalid_response",
+          "1MSG accepted the message but gave no message id. The message may still arrive.",
+          { httpStatus: status },
+        );
       }
       // A queued send carries a job id: the message will go out, so it must not be sent again.
       if (

@@ -103,7 +103,7 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
       message: string,
       fields: { httpStatus?: number; providerMessage?: string; retryAfter?: number } = {},
     ) =>
-      new OneMsgError(reason, redact(message, secrets), {
+      new OneMsgError(reason, redact(message, secrets, 1000), {
         ...fields,
         ...(fields.providerMessage === undefined
           ? {}
@@ -114,11 +114,16 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
       const left = deadline - Date.now();
       if (left <= 0) throw fail("timeout", "The code's lifetime ran out before 1MSG answered.");
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), Math.min(timeoutMs, left));
-      let status: number;
-      let text: string;
-      let retryAfterHeader: string | null;
-      try {
+      const limit = Math.min(timeoutMs, left);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      // Raced against the timer too, for fetch implementations that ignore the abort signal.
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(TIMED_OUT);
+        }, limit);
+      });
+      const exchange = (async () => {
         const response = await doFetch(url(req.path, req.query), {
           method: req.method,
           headers: {
@@ -129,25 +134,40 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
           ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
           signal: controller.signal,
         });
-        status = response.status;
-        retryAfterHeader = response.headers.get("retry-after");
-        text = await response.text();
+        return {
+          status: response.status,
+          retryAfterHeader: response.headers.get("retry-after"),
+          text: await response.text(),
+        };
+      })();
+      exchange.catch(() => {});
+      let answer: Awaited<typeof exchange>;
+      try {
+        answer = await Promise.race([exchange, timedOut]);
       } catch (error) {
-        if (controller.signal.aborted) {
+        if (error === TIMED_OUT || controller.signal.aborted) {
           throw fail(
             "timeout",
-            `1MSG did not answer within ${Math.min(timeoutMs, left)} ms. The message may still arrive, so it was not sent again.`,
+            `1MSG did not answer within ${limit} ms. The message may still arrive, so it was not sent again.`,
           );
         }
         const code = errorCode(error);
-        if (code !== undefined && NOT_SENT.has(code) && attempt < attempts) {
-          await sleep(Math.min(backoff(attempt), Math.max(0, deadline - Date.now())));
+        const wait = backoff(attempt);
+        // Nothing left this machine, so another try cannot send twice.
+        if (
+          code !== undefined &&
+          NOT_SENT.has(code) &&
+          attempt < attempts &&
+          Date.now() + wait < deadline
+        ) {
+          await sleep(wait);
           continue;
         }
         throw fail("network", `Could not reach 1MSG at ${baseUrl}${code ? ` (${code})` : ""}.`);
       } finally {
         clearTimeout(timer);
       }
+      const { status, retryAfterHeader, text } = answer;
 
       const data = parseJson(text);
       const said = providerMessage(data, text);
@@ -158,7 +178,7 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
             `1MSG answered HTTP ${status} with a body that is not JSON.`,
             {
               httpStatus: status,
-              providerMessage: text.slice(0, 300),
+              providerMessage: text,
             },
           );
         }
@@ -196,6 +216,13 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
           fields,
         );
       }
+      if (status === 422) {
+        throw fail(
+          "rejected",
+          `1MSG refused the message (HTTP 422). Check the template name, namespace and language (ONEMSG_TEMPLATE, ONEMSG_NAMESPACE, ONEMSG_LANGUAGE) and that the template has exactly one body variable and a copy-code button.${detail}`,
+          fields,
+        );
+      }
       if (status === 404) {
         throw fail(
           "rejected",
@@ -209,6 +236,8 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
 
   return { channelId, baseUrl, request };
 }
+
+const TIMED_OUT = Symbol("timed out");
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -225,29 +254,33 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   }
 }
 
-/** What 1MSG said, from the shapes its errors come in: `{ message }`, `{ error: "..." }`, `{ error: { message } }`. */
+/**
+ * What 1MSG said, from the shapes its errors come in: `{ message }`, `{ error: "..." }`,
+ * `{ error: { message } }`. Whole: redact it before showing it.
+ */
 export function providerMessage(
   data: Record<string, unknown> | undefined,
   text: string,
 ): string | undefined {
-  if (data === undefined) return text.trim() === "" ? undefined : text.trim().slice(0, 300);
+  if (data === undefined) return text.trim() === "" ? undefined : text.trim();
   const { message, error, description } = data;
-  if (typeof error === "string") return error.slice(0, 300);
+  if (typeof error === "string") return error;
   if (typeof error === "object" && error !== null) {
     const inner = (error as Record<string, unknown>).message;
-    if (typeof inner === "string") return inner.slice(0, 300);
+    if (typeof inner === "string") return inner;
   }
-  if (typeof message === "string") return message.slice(0, 300);
-  if (typeof description === "string") return description.slice(0, 300);
+  if (typeof message === "string") return message;
+  if (typeof description === "string") return description;
   return undefined;
 }
 
-/** `Retry-After` in seconds or as an HTTP date, in milliseconds. */
+/** `Retry-After` as whole seconds or an HTTP date, in milliseconds; anything else is ignored. */
 function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
+  const value = header?.trim() ?? "";
+  if (/^\d{1,7}$/.test(value)) return Number(value) * 1000;
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value))
+    return undefined;
+  const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 

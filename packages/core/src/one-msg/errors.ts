@@ -42,11 +42,20 @@ export class OneMsgError extends OtpError {
   }
 }
 
-/** Replaces every secret found in `text` with `[redacted]`. */
-export function redact(text: string, secrets: readonly string[]): string {
+/**
+ * Replaces every secret found in `text`, as written or URL-encoded, with `[redacted]`, then keeps
+ * at most `max` characters. Redacting before cutting matters: a cut secret no longer matches.
+ */
+export function redact(text: string, secrets: readonly string[], max = 300): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+    if (secret.length < 4) continue;
+    const forms = new Set([
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+    ]);
+    for (const form of forms) out = out.split(form).join("[redacted]");
   }
-  return out;
+  return out.length > max ? `${out.slice(0, max)}…` : out;
 }

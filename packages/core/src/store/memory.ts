@@ -194,11 +194,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       clearInterval(timer);
     },
 
-    async putChallenge(key, challenge, now) {
+    async putChallenge(key, challenge, now, ifHash) {
+      if (ifHash !== undefined) {
+        const current = challenges.get(key);
+        if (
+          current === undefined ||
+          current.expiresAt <= now ||
+          !constantTimeEqual(current.hash, ifHash)
+        ) {
+          return false;
+        }
+      }
       if (!challenges.has(key)) reserveRoom(now);
       // Delete first so the map's order stays close to expiry order.
       challenges.delete(key);
       challenges.set(key, { ...challenge });
+      return true;
     },
 
     async attempt({ key, hash, now, failures }: AttemptInput): Promise<AttemptResult> {

@@ -81,6 +81,20 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         });
       });
 
+      it("replaces a challenge only while it holds the expected hash, when asked", async () => {
+        expect(await store.putChallenge(k("c"), challenge({ hash: "h-1" }), T0, "h-0")).toBe(false);
+        expect(await store.putChallenge(k("c"), challenge({ hash: "h-1" }), T0)).toBe(true);
+        expect(await store.putChallenge(k("c"), challenge({ hash: "h-2" }), T0, "h-0")).toBe(false);
+        expect(await store.putChallenge(k("c"), challenge({ hash: "h-2" }), T0, "h-1")).toBe(true);
+        expect((await store.attempt({ key: k("c"), hash: "h-2", now: T0 })).outcome).toBe("match");
+        // Used up, so nothing to replace.
+        expect(await store.putChallenge(k("c"), challenge({ hash: "h-3" }), T0, "h-2")).toBe(false);
+        await store.putChallenge(k("d"), challenge({ hash: "h-1", expiresAt: T0 + 10 }), T0);
+        expect(await store.putChallenge(k("d"), challenge({ hash: "h-4" }), T0 + 10, "h-1")).toBe(
+          false,
+        );
+      });
+
       it("keeps challenges under different keys apart", async () => {
         await store.putChallenge(k("login"), challenge({ hash: "h-a" }), T0);
         await store.putChallenge(k("step-up"), challenge({ hash: "h-b" }), T0);

@@ -71,6 +71,8 @@ export interface DeliveryRecord {
   purpose?: string;
   /** Epoch milliseconds when the message's code expires. */
   expiresAt?: number;
+  /** Keyed hash of the message's code: a fallback replaces that code only if it is still pending. */
+  hash?: string;
   /** Sent by the fallback channel (a failure then hands nothing on). */
   fallback?: boolean;
 }
@@ -84,8 +86,16 @@ export interface DeliveryRecord {
  * call with `STORE_UNAVAILABLE` rather than skip a limit.
  */
 export interface Store {
-  /** Saves the challenge under `key`, replacing any earlier one; it lives until `expiresAt`. */
-  putChallenge(key: string, challenge: ChallengeRecord, now: number): Promise<void>;
+  /**
+   * Saves the challenge under `key`, replacing any earlier one; it lives until `expiresAt`. With
+   * `ifHash`, only replaces a live challenge whose hash is `ifHash`, and says whether it did.
+   */
+  putChallenge(
+    key: string,
+    challenge: ChallengeRecord,
+    now: number,
+    ifHash?: string,
+  ): Promise<boolean>;
   /**
    * One verification attempt, atomically: refuse when the failure budget is full, find the live
    * challenge, compare hashes in constant time, then consume it on a match or count the miss.

@@ -98,6 +98,16 @@ export interface OneMsgFake {
 
 const COPY_CODE_LABEL = "Copy code";
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The text of a `{ type: "text", text }` template parameter. */
+function textOf(parameter: unknown): string | undefined {
+  if (!isObject(parameter) || parameter.type !== "text") return undefined;
+  return typeof parameter.text === "string" ? parameter.text : undefined;
+}
+
 /**
  * An in-memory 1MSG: it checks requests as 1MSG does (token, namespace, template, one body
  * variable, the same code in the body and the copy-code button), answers in 1MSG's shapes, reports
@@ -118,6 +128,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   const faults: FakeFault[] = [];
   const calls: Record<string, number> = {};
   const timers = new Set<NodeJS.Timeout>();
+  const closing = new AbortController();
   const waiters = new Set<{ phone: string; resolve: (m: FakeMessage) => void }>();
 
   const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -148,9 +159,11 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         { id: message.id, chatId: `${message.phone}@c.us`, phone: message.phone, ...entry },
       ],
     });
+    const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(5000)]);
+    const headers = { "content-type": "application/json" };
     await Promise.all(
       webhookUrls.map((url) =>
-        fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+        fetch(url, { method: "POST", headers, body, signal }).then(
           (response) => response.body?.cancel(),
           () => {},
         ),
@@ -170,8 +183,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   }
 
   function sendTemplate(body: unknown, fault: FakeFault | undefined): Response {
-    if (typeof body !== "object" || body === null)
-      return json({ error: "Request body must be JSON" }, 400);
+    if (!isObject(body)) return json({ error: "Request body must be a JSON object" }, 400);
     const req = body as Record<string, unknown>;
     const phone =
       typeof req.phone === "string"
@@ -212,41 +224,47 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     }
     if (!Array.isArray(req.params))
       return json({ error: "params must be an array of components" }, 422);
-    const components = req.params as Record<string, unknown>[];
-    const bodyParams = components.find((c) => c?.type === "body")?.parameters;
+    const components = (req.params as unknown[]).filter(isObject);
+    const bodyParams = components.find((c) => c.type === "body")?.parameters;
     if (!Array.isArray(bodyParams) || bodyParams.length !== 1) {
       return json(
         { error: "(#132000) Number of parameters does not match the expected number of params" },
         422,
       );
     }
-    const code = (bodyParams[0] as { type?: unknown; text?: unknown })?.text;
-    if (typeof code !== "string" || code === "" || code.length > 15) {
+    const code = textOf(bodyParams[0]);
+    if (code === undefined || code === "" || code.length > 15) {
       return json({
         sent: false,
         message: "The body parameter must be text of at most 15 characters",
       });
     }
-    const button = components.find((c) => c?.type === "button");
-    if (button === undefined) {
-      return json({
-        sent: false,
-        message: "Authentication templates need the code in the copy-code button parameter too",
-      });
+    const button = components.find((c) => c.type === "button");
+    if (button !== undefined && !template.copyCodeButton) {
+      return json({ sent: false, message: `Template ${template.name} has no button at index 0` });
     }
-    const buttonParams = button.parameters as { text?: unknown }[] | undefined;
-    if (
-      button.sub_type !== "url" ||
-      String(button.index) !== "0" ||
-      !Array.isArray(buttonParams) ||
-      buttonParams.length !== 1 ||
-      buttonParams[0]?.text !== code
-    ) {
-      return json({
-        sent: false,
-        message:
-          "The copy-code button must carry the same code as the body (sub_type url, index 0)",
-      });
+    if (button === undefined) {
+      if (template.category === "AUTHENTICATION") {
+        return json({
+          sent: false,
+          message: "Authentication templates need the code in the copy-code button parameter too",
+        });
+      }
+    } else {
+      const buttonParams = button.parameters;
+      if (
+        button.sub_type !== "url" ||
+        String(button.index) !== "0" ||
+        !Array.isArray(buttonParams) ||
+        buttonParams.length !== 1 ||
+        textOf(buttonParams[0]) !== code
+      ) {
+        return json({
+          sent: false,
+          message:
+            "The copy-code button must carry the same code as the body (sub_type url, index 0)",
+        });
+      }
     }
     const ttl = req.messageSendTtlSeconds;
     if (
@@ -328,7 +346,10 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       );
     }
     if (pathChannel !== channelId) return json({ error: `Channel ${pathChannel} not found` }, 404);
-    if (given !== token) return json({ error: `Wrong token for channel ${channelId}` }, 401);
+    // 1MSG repeats the token it was given: clients must not show its answer unredacted.
+    if (given !== token) {
+      return json({ error: `Wrong token ${given ?? ""} for channel ${channelId}` }, 401);
+    }
 
     let body: unknown;
     if (request.method === "POST") {
@@ -377,7 +398,8 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       case "GET webhook":
         return json({ webhookUrl: webhookUrls });
       case "POST webhook": {
-        const value = (body as { webhookUrl?: unknown }).webhookUrl;
+        if (!isObject(body)) return json({ error: "Request body must be a JSON object" }, 400);
+        const value = body.webhookUrl;
         const list = typeof value === "string" ? [value] : value;
         if (
           !Array.isArray(list) ||
@@ -392,7 +414,8 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       case "GET settings":
         return json({ ackNotificationsOn, webhookUrl: webhookUrls });
       case "POST settings": {
-        const value = (body as { ackNotificationsOn?: unknown }).ackNotificationsOn;
+        if (!isObject(body)) return json({ error: "Request body must be a JSON object" }, 400);
+        const value = body.ackNotificationsOn;
         if (typeof value === "boolean") ackNotificationsOn = value;
         return json({ update: true, ackNotificationsOn });
       }
@@ -437,6 +460,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      closing.abort();
     },
   };
 }

@@ -340,6 +340,23 @@ describe("the simulator checks requests as 1MSG does", () => {
     expect(inbox.messages).toHaveLength(1);
   });
 
+  it("answers odd bodies and paths with 400, never 500", async () => {
+    for (const body of [null, [], "x", 5]) {
+      expect((await api("POST", "sendTemplate", body)).status).toBe(400);
+      expect((await api("POST", "webhook", body)).status).toBe(400);
+      expect((await api("POST", "settings", body)).status).toBe(400);
+    }
+    const odd = good();
+    (odd.params as unknown[]).unshift(null, { type: "header" });
+    expect(await (await api("POST", "sendTemplate", odd)).json()).toMatchObject({ sent: true });
+    const untyped = good();
+    (untyped.params[0] as { parameters: unknown[] }).parameters = [{ text: "123456" }];
+    expect(await (await api("POST", "sendTemplate", untyped)).json()).toMatchObject({
+      sent: false,
+    });
+    expect((await fetch(`${sim.url}/_inbox/%E0%A4%A`)).status).toBe(400);
+  });
+
   it("answers malformed bodies with 400", async () => {
     const response = await fetch(`${sim.url}/${sim.channelId}/sendTemplate`, {
       method: "POST",

@@ -72,7 +72,14 @@ async function serve(fake: OneMsgFake, req: IncomingMessage, res: ServerResponse
     return;
   }
   if (req.method === "GET" && url.pathname.startsWith("/_inbox/")) {
-    const phone = decodeURIComponent(url.pathname.slice("/_inbox/".length));
+    let phone: string;
+    try {
+      phone = decodeURIComponent(url.pathname.slice("/_inbox/".length));
+    } catch {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "Malformed phone in the path" }));
+      return;
+    }
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ messages: fake.inbox(phone) }));
     return;
