@@ -18,6 +18,7 @@ describe("send and verify", () => {
     expect(await t.otp.verify({ phone: "001 415 555 0101", code: t.code(PHONE_US) })).toEqual({
       ok: true,
       phone: PHONE_US,
+      purpose: "login",
     });
     expect(await t.otp.verify({ phone: PHONE_US, code: t.code(PHONE_US) })).toEqual({
       ok: false,

@@ -45,7 +45,7 @@ export interface VerifyInput {
 }
 
 export type VerifyResult =
-  | { ok: true; phone: string }
+  | { ok: true; phone: string; purpose: string }
   | {
       ok: false;
       reason: VerifyFailureReason;
@@ -267,7 +267,7 @@ export function createOtp(options: OtpOptions): Otp {
     switch (result.outcome) {
       case "match":
         emit({ type: "verified", at: new Date(at), ...base });
-        return { ok: true, phone: phone.e164 };
+        return { ok: true, phone: phone.e164, purpose };
       case "mismatch":
         return reject("INVALID_CODE", { attemptsLeft: result.attemptsLeft });
       case "locked":

@@ -1,0 +1,421 @@
+/**
+ * The router's behaviour over real HTTP, run once per Express major: `router.test.ts` (Express 5)
+ * and `router.express4.test.ts` (Express 4, by swapping the module the router imports).
+ */
+import {
+  createOtp,
+  memoryStore,
+  OtpError,
+  type OtpEvent,
+  type OtpOptions,
+  type Store,
+} from "@waotp/core";
+import { createTestChannel } from "@waotp/core/testing";
+import type { Express } from "express";
+import session from "express-session";
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { otpErrorHandler } from "./errors.js";
+import { requireOtp } from "./require-otp.js";
+import { type OtpRouterOptions, otpRouter } from "./router.js";
+
+type ExpressFactory = (() => Express) & { json: () => unknown };
+
+const SECRET = "router-test-secret-0123456789abcdef0123";
+const WEBHOOK_SECRET = "hook-secret-0123456789";
+const PHONE = "+14155550101";
+
+export function describeRouter(name: string, express: ExpressFactory) {
+  function app(
+    options: { otp?: Partial<OtpOptions>; router?: OtpRouterOptions; session?: boolean } = {},
+  ) {
+    let now = Date.UTC(2026, 0, 1);
+    const channel = createTestChannel();
+    const events: OtpEvent[] = [];
+    const otp = createOtp({
+      secret: SECRET,
+      channel,
+      now: () => now,
+      onEvent: (e) => {
+        events.push(e);
+      },
+      ...options.otp,
+    });
+    const server = express();
+    server.set("trust proxy", "loopback");
+    if (options.session) {
+      server.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
+    }
+    server.use(
+      "/otp",
+      otpRouter(otp, { secret: SECRET, webhookSecret: WEBHOOK_SECRET, ...options.router }),
+    );
+    server.get(
+      "/protected",
+      requireOtp({ secret: SECRET, phone: (req) => req.get("x-user-phone") }),
+      (_req, res) => {
+        res.json({ ok: true });
+      },
+    );
+    server.get("/throws", () => {
+      throw new OtpError("INVALID_PHONE", "nope");
+    });
+    server.use(otpErrorHandler());
+    return {
+      server,
+      channel,
+      events,
+      otp,
+      advance: (seconds: number) => {
+        now += seconds * 1000;
+      },
+    };
+  }
+
+  const send = (server: Express, body: unknown = { phone: PHONE }) =>
+    request(server)
+      .post("/otp/send")
+      .set("content-type", "application/json")
+      .send(JSON.stringify(body));
+  const verify = (server: Express, body: unknown) =>
+    request(server)
+      .post("/otp/verify")
+      .set("content-type", "application/json")
+      .send(JSON.stringify(body));
+
+  describe(`otpRouter on ${name}`, () => {
+    describe("POST /send", () => {
+      it("sends a code and answers with the message id, expiry and resend time", async () => {
+        const { server, channel } = app();
+        const res = await send(server, { phone: "+1 (415) 555-0101" });
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({
+          phone: PHONE,
+          messageId: channel.messages[0]?.messageId,
+          expiresAt: "2026-01-01T00:05:00.000Z",
+          resendAt: "2026-01-01T00:01:00.000Z",
+        });
+        expect(JSON.stringify(res.body)).not.toContain(channel.messages[0]?.code);
+      });
+
+      it("answers INVALID_PHONE with 400", async () => {
+        const res = await send(app().server, { phone: "+1 555 123 4567" });
+        expect(res.status).toBe(400);
+        expect(res.body.error).toMatchObject({ code: "INVALID_PHONE" });
+      });
+
+      it("answers RATE_LIMITED with 429 and Retry-After", async () => {
+        const { server } = app();
+        await send(server);
+        const res = await send(server);
+        expect(res.status).toBe(429);
+        expect(res.headers["retry-after"]).toBe("60");
+        expect(res.body.error).toMatchObject({
+          code: "RATE_LIMITED",
+          retryAfter: 60,
+          limit: "phone_cooldown",
+        });
+      });
+
+      it("counts per client IP as Express sees it, behind a trusted proxy", async () => {
+        const { server } = app({ otp: { limits: { sendsPerIp: { max: 1 } } } });
+        const from = (ip: string, phone: string) =>
+          request(server)
+            .post("/otp/send")
+            .set("content-type", "application/json")
+            .set("x-forwarded-for", ip)
+            .send({ phone });
+        expect((await from("203.0.113.1", "+14155550101")).status).toBe(200);
+        expect((await from("203.0.113.2", "+14155550102")).status).toBe(200);
+        const limited = await from("203.0.113.1", "+14155550103");
+        expect(limited.status).toBe(429);
+        expect(limited.body.error.limit).toBe("ip_window");
+      });
+
+      it("answers SEND_FAILED with 502 and no internal detail", async () => {
+        const { server, channel } = app();
+        channel.failNext(new Error("1MSG refused token tok_123 for channel ch"));
+        const res = await send(server);
+        expect(res.status).toBe(502);
+        expect(res.body).toEqual({
+          error: {
+            code: "SEND_FAILED",
+            message: "The code could not be sent right now. Try again in a moment.",
+          },
+        });
+      });
+
+      it("answers STORE_UNAVAILABLE with 503", async () => {
+        const store = memoryStore();
+        store.take = async () => {
+          throw new Error("redis down");
+        };
+        const res = await send(app({ otp: { store: store as Store } }).server);
+        expect(res.status).toBe(503);
+        expect(res.body.error.code).toBe("STORE_UNAVAILABLE");
+        expect(JSON.stringify(res.body)).not.toContain("redis");
+      });
+
+      it("passes the Idempotency-Key header on", async () => {
+        const { server, channel } = app();
+        const first = await send(server).set("idempotency-key", "abc");
+        const again = await send(server).set("idempotency-key", "abc");
+        expect(again.body).toEqual(first.body);
+        expect(channel.messages).toHaveLength(1);
+      });
+    });
+
+    describe("bad input", () => {
+      it("answers malformed JSON, wrong types, wrong content types and huge bodies with a 4xx code", async () => {
+        const { server, channel } = app();
+        const raw = (body: string, type = "application/json") =>
+          request(server).post("/otp/send").set("content-type", type).send(body);
+        const cases: [request.Test, number, string][] = [
+          [raw("{not json"), 400, "INVALID_JSON"],
+          [raw('"just a string"'), 400, "INVALID_JSON"],
+          [raw("[1,2,3]"), 400, "INVALID_BODY"],
+          [raw("null"), 400, "INVALID_JSON"],
+          [
+            raw("phone=+14155550101", "application/x-www-form-urlencoded"),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+          ],
+          [raw(JSON.stringify({ phone: PHONE }), "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE"],
+          [request(server).post("/otp/send"), 415, "UNSUPPORTED_MEDIA_TYPE"],
+          [raw(JSON.stringify({ phone: "1".repeat(5000) })), 413, "PAYLOAD_TOO_LARGE"],
+          [raw(`${"[".repeat(500)}${"]".repeat(500)}`), 400, "INVALID_BODY"],
+          [raw(JSON.stringify({ phone: 14155550101 })), 400, "INVALID_PHONE"],
+          [raw(JSON.stringify({ phone: { $gt: "" } })), 400, "INVALID_PHONE"],
+          [raw(JSON.stringify({ phone: PHONE, purpose: ["login"] })), 400, "INVALID_INPUT"],
+          [raw("{}", "application/json; charset=latin-9"), 415, "UNSUPPORTED_MEDIA_TYPE"],
+        ];
+        for (const [pending, status, code] of cases) {
+          const res = await pending;
+          expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
+        }
+        const wrongCode = await verify(server, { phone: PHONE, code: "12ab56" });
+        expect(wrongCode.status).toBe(400);
+        expect(wrongCode.body.error.code).toBe("INVALID_INPUT");
+        expect(channel.messages).toHaveLength(0);
+      });
+    });
+
+    describe("POST /verify", () => {
+      it("verifies a code, remembers it in a signed cookie, and answers once", async () => {
+        const { server, channel } = app();
+        await send(server);
+        const code = channel.lastCode(PHONE) as string;
+        const res = await verify(server, { phone: PHONE, code });
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ verified: true, phone: PHONE });
+        expect(String(res.headers["set-cookie"])).toMatch(
+          /^waotp_login=[\w-]+\.[\w-]+; Max-Age=86400; Path=\/; Expires=.*; HttpOnly; SameSite=Lax$/,
+        );
+        const again = await verify(server, { phone: PHONE, code });
+        expect(again.status).toBe(400);
+        expect(again.body.error.code).toBe("NO_PENDING_CODE");
+      });
+
+      it("answers a wrong code with 400 INVALID_CODE and the guesses left, then 429", async () => {
+        const { server, channel } = app({ otp: { limits: { attemptsPerCode: 2 } } });
+        await send(server);
+        const wrong = channel.lastCode(PHONE) === "000000" ? "111111" : "000000";
+        const first = await verify(server, { phone: PHONE, code: wrong });
+        expect(first.status).toBe(400);
+        expect(first.body.error).toMatchObject({ code: "INVALID_CODE", attemptsLeft: 1 });
+        await verify(server, { phone: PHONE, code: wrong });
+        const locked = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
+        expect(locked.status).toBe(429);
+        expect(locked.body.error.code).toBe("TOO_MANY_ATTEMPTS");
+        expect(locked.headers["retry-after"]).toBeDefined();
+      });
+
+      it("answers EXPIRED and NO_PENDING_CODE with 400", async () => {
+        const { server, channel, advance } = app();
+        expect((await verify(server, { phone: PHONE, code: "123456" })).body.error.code).toBe(
+          "NO_PENDING_CODE",
+        );
+        await send(server);
+        advance(301);
+        const res = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe("EXPIRED");
+      });
+
+      it("answers the phone's spent failure budget with 429 and its Retry-After", async () => {
+        const { server, channel } = app({ otp: { limits: { failuresPerPhone: { max: 1 } } } });
+        await send(server);
+        await verify(server, {
+          phone: PHONE,
+          code: "000000" === channel.lastCode(PHONE) ? "111111" : "000000",
+        });
+        const res = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
+        expect(res.status).toBe(429);
+        expect(res.headers["retry-after"]).toBe("86400");
+      });
+
+      it("lets the app sign the user in through onVerified", async () => {
+        const seen: unknown[] = [];
+        const { server, channel } = app({
+          router: {
+            onVerified: (result, _req, res) => {
+              seen.push(result);
+              res.status(201).json({ welcome: result.phone });
+            },
+          },
+        });
+        await send(server, { phone: PHONE, purpose: "register" });
+        const res = await verify(server, {
+          phone: PHONE,
+          code: channel.lastCode(PHONE),
+          purpose: "register",
+        });
+        expect(res.status).toBe(201);
+        expect(res.body).toEqual({ welcome: PHONE });
+        expect(seen).toEqual([{ phone: PHONE, purpose: "register" }]);
+      });
+    });
+
+    describe("POST /webhook/:secret", () => {
+      it("applies delivery acks with the right secret", async () => {
+        const { server } = app();
+        const { body } = await send(server);
+        const res = await request(server)
+          .post(`/otp/webhook/${WEBHOOK_SECRET}`)
+          .send({ instanceId: "1", ack: [{ id: body.messageId, status: "delivered" }] });
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ updated: 1, ignored: 0 });
+        const status = await request(server).get(`/otp/status/${body.messageId}`);
+        expect(status.body).toMatchObject({ status: "delivered" });
+      });
+
+      it("refuses a wrong secret with 401 and a malformed body with 400", async () => {
+        const { server } = app();
+        const wrong = await request(server).post("/otp/webhook/guess").send({ ack: [] });
+        expect(wrong.status).toBe(401);
+        expect(wrong.body.error.code).toBe("UNAUTHORIZED");
+        const malformed = await request(server)
+          .post(`/otp/webhook/${WEBHOOK_SECRET}`)
+          .set("content-type", "application/json")
+          .send("{oops");
+        expect(malformed.status).toBe(400);
+        const notObject = await request(server).post(`/otp/webhook/${WEBHOOK_SECRET}`).send([1, 2]);
+        expect(notObject.status).toBe(400);
+        expect(notObject.body.error.code).toBe("WEBHOOK_INVALID");
+      });
+
+      it("is not mounted without a webhook secret", async () => {
+        const { server } = app({ router: { webhookSecret: undefined } });
+        const res = await request(server).post("/otp/webhook/anything").send({ ack: [] });
+        expect(res.status).toBe(404);
+      });
+    });
+
+    describe("GET /status/:messageId", () => {
+      it("answers 404 NOT_FOUND for an unknown message", async () => {
+        const res = await request(app().server).get("/otp/status/wamid.nope");
+        expect(res.status).toBe(404);
+        expect(res.body.error.code).toBe("NOT_FOUND");
+      });
+
+      it("answers a known message's state", async () => {
+        const { server } = app();
+        const { body } = await send(server);
+        const res = await request(server).get(`/otp/status/${body.messageId}`);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ status: "accepted", updatedAt: "2026-01-01T00:00:00.000Z" });
+      });
+    });
+
+    describe("requireOtp", () => {
+      async function stepUp(
+        server: Express,
+        channel: ReturnType<typeof createTestChannel>,
+        phone = PHONE,
+      ) {
+        await send(server, { phone, purpose: "step-up" });
+        const res = await verify(server, {
+          phone,
+          code: channel.lastCode(phone),
+          purpose: "step-up",
+        });
+        return String(res.headers["set-cookie"]).split(";")[0] as string;
+      }
+
+      it("answers 401 STEP_UP_REQUIRED without a fresh verification", async () => {
+        const res = await request(app().server).get("/protected").set("x-user-phone", PHONE);
+        expect(res.status).toBe(401);
+        expect(res.body.error).toMatchObject({
+          code: "STEP_UP_REQUIRED",
+          purpose: "step-up",
+          maxAgeSeconds: 300,
+        });
+      });
+
+      it("lets a fresh step-up verification of the user's own phone through", async () => {
+        const { server, channel } = app();
+        const cookie = await stepUp(server, channel);
+        const res = await request(server)
+          .get("/protected")
+          .set("cookie", cookie)
+          .set("x-user-phone", PHONE);
+        expect(res.status).toBe(200);
+        const other = await request(server)
+          .get("/protected")
+          .set("cookie", cookie)
+          .set("x-user-phone", "+14155550102");
+        expect(other.status).toBe(401);
+      });
+
+      it("refuses a login verification, a tampered cookie and a stale one", async () => {
+        const { server, channel } = app();
+        await send(server);
+        const login = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
+        const loginCookie = String(login.headers["set-cookie"]).split(";")[0] as string;
+        const asStepUp = loginCookie.replace("waotp_login", "waotp_step-up");
+        for (const cookie of [loginCookie, asStepUp]) {
+          expect(
+            (
+              await request(server)
+                .get("/protected")
+                .set("cookie", cookie)
+                .set("x-user-phone", PHONE)
+            ).status,
+          ).toBe(401);
+        }
+        const good = await stepUp(server, channel, "+14155550102");
+        const [payload, signature] = good.split("=")[1]?.split(".") ?? [];
+        const forged = JSON.parse(Buffer.from(payload as string, "base64url").toString());
+        forged.phone = PHONE;
+        const tampered = `waotp_step-up=${Buffer.from(JSON.stringify(forged)).toString("base64url")}.${signature}`;
+        expect(
+          (
+            await request(server)
+              .get("/protected")
+              .set("cookie", tampered)
+              .set("x-user-phone", PHONE)
+          ).status,
+        ).toBe(401);
+      });
+
+      it("uses req.session when express-session runs first", async () => {
+        const { server, channel } = app({ session: true });
+        const agent = request.agent(server);
+        await agent.post("/otp/send").send({ phone: PHONE, purpose: "step-up" });
+        const res = await agent
+          .post("/otp/verify")
+          .send({ phone: PHONE, code: channel.lastCode(PHONE), purpose: "step-up" });
+        expect(String(res.headers["set-cookie"])).toMatch(/^connect\.sid=/);
+        expect((await agent.get("/protected").set("x-user-phone", PHONE)).status).toBe(200);
+      });
+    });
+
+    describe("otpErrorHandler", () => {
+      it("answers an OtpError thrown by any route with its status and code", async () => {
+        const res = await request(app().server).get("/throws");
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({ error: { code: "INVALID_PHONE", message: "nope" } });
+      });
+    });
+  });
+}

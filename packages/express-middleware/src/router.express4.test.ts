@@ -1,0 +1,9 @@
+import { vi } from "vitest";
+
+// The router imports "express": hand it Express 4, as in an app that runs 4.
+vi.mock("express", async () => await import("express4"));
+
+const { default: express } = await import("express");
+const { describeRouter } = await import("./router-suite.js");
+
+describeRouter("Express 4", express as never);

@@ -1,0 +1,166 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { type Otp, OtpError, VERIFY_FAILURE_STATUS, type VerifyResult } from "@waotp/core";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { type ErrorHandlerOptions, otpErrorHandler, sendError, sendHttpError } from "./errors.js";
+import { type VerifiedState, verifiedState } from "./verified-state.js";
+
+export interface OtpRouterOptions extends ErrorHandlerOptions {
+  /**
+   * The secret in the webhook URL (`POST /webhook/:secret`) registered with 1MSG, which does not
+   * sign its webhooks. Without it, the webhook route is not mounted.
+   */
+  webhookSecret?: string;
+  /** Where a successful verification is remembered. @default verifiedState({ secret }) */
+  state?: VerifiedState;
+  /** Signs the verification cookie when `state` is not given and there is no session. */
+  secret?: string | Uint8Array;
+  /**
+   * Runs after a code verified and was remembered, before the answer; the place to sign the user
+   * in. If it answers the request itself, the router does not.
+   */
+  onVerified?: (
+    result: { phone: string; purpose: string },
+    req: Request,
+    res: Response,
+  ) => void | Promise<void>;
+  /** Largest JSON body for send and verify. @default "2kb" */
+  bodyLimit?: string | number;
+  /** The client address for per-IP limits. @default req.ip (honours Express's "trust proxy") */
+  clientIp?: (req: Request) => string | undefined;
+}
+
+const WEBHOOK_BODY_LIMIT = "256kb";
+
+/**
+ * The HTTP side of waotp: `POST /send`, `POST /verify`, `POST /webhook/:secret` and
+ * `GET /status/:messageId`, JSON in and out. It translates requests to the core and answers back;
+ * every limit and rule lives in the core.
+ *
+ * @example
+ * app.use("/otp", otpRouter(otp, { secret: process.env.WAOTP_SECRET, webhookSecret: process.env.WAOTP_WEBHOOK_SECRET }));
+ */
+export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
+  const state =
+    options.state ?? verifiedState(options.secret === undefined ? {} : { secret: options.secret });
+  const clientIp = options.clientIp ?? ((req: Request) => req.ip);
+  const webhookKey =
+    options.webhookSecret === undefined ? undefined : digest(options.webhookSecret);
+  if (options.webhookSecret !== undefined && options.webhookSecret.length < 16) {
+    throw new OtpError(
+      "CONFIG_INVALID",
+      "`webhookSecret` must be at least 16 characters (openssl rand -hex 16).",
+    );
+  }
+
+  const router = express.Router();
+  const small = [
+    onlyJson,
+    express.json({ limit: options.bodyLimit ?? "2kb", type: "application/json" }),
+  ];
+
+  router.post(
+    "/send",
+    ...small,
+    handle(async (req, res) => {
+      const body = objectBody(req);
+      const key = req.get("idempotency-key");
+      const result = await otp.send({
+        phone: body.phone as string,
+        ...(body.purpose === undefined ? {} : { purpose: body.purpose as string }),
+        ...(clientIp(req) === undefined ? {} : { ip: clientIp(req) as string }),
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+      });
+      res.json(result);
+    }),
+  );
+
+  router.post(
+    "/verify",
+    ...small,
+    handle(async (req, res) => {
+      const body = objectBody(req);
+      const purpose = body.purpose as string | undefined;
+      const result: VerifyResult = await otp.verify({
+        phone: body.phone as string,
+        code: body.code as string,
+        ...(purpose === undefined ? {} : { purpose }),
+      });
+      if (!result.ok) {
+        const { reason, ok: _ok, ...fields } = result;
+        return sendError(
+          res,
+          VERIFY_FAILURE_STATUS[reason],
+          reason,
+          FAILURE_MESSAGES[reason],
+          fields,
+        );
+      }
+      const verified = { phone: result.phone, purpose: result.purpose };
+      await state.save(req, res, { ...verified, verifiedAt: Date.now() });
+      await options.onVerified?.(verified, req, res);
+      if (!res.headersSent) res.json({ verified: true, phone: result.phone });
+    }),
+  );
+
+  if (webhookKey !== undefined) {
+    router.post(
+      "/webhook/:secret",
+      (req, res, next) => {
+        const given = digest(String(req.params.secret ?? ""));
+        if (!timingSafeEqual(given, webhookKey)) {
+          return sendHttpError(res, "UNAUTHORIZED", "The webhook secret is wrong.");
+        }
+        next();
+      },
+      onlyJson,
+      express.json({ limit: WEBHOOK_BODY_LIMIT, type: "application/json" }),
+      handle(async (req, res) => {
+        res.json(await otp.handleWebhook(req.body));
+      }),
+    );
+  }
+
+  router.get(
+    "/status/:messageId",
+    handle(async (req, res) => {
+      const status = await otp.status(String(req.params.messageId));
+      if (status === null)
+        return sendHttpError(res, "NOT_FOUND", "No message with this id is known.");
+      res.json(status);
+    }),
+  );
+
+  router.use(otpErrorHandler(options));
+  return router;
+}
+
+const FAILURE_MESSAGES = {
+  INVALID_CODE: "The code is not right.",
+  EXPIRED: "The code has expired. Ask for a new one.",
+  TOO_MANY_ATTEMPTS: "Too many wrong codes. Ask for a new code later.",
+  NO_PENDING_CODE: "There is no code waiting for this number. Ask for a new one.",
+} as const;
+
+function onlyJson(req: Request, res: Response, next: NextFunction): void {
+  if (req.is("application/json")) next();
+  else sendHttpError(res, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
+}
+
+function objectBody(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw Object.assign(new Error("The body must be a JSON object."), { type: "body.not.object" });
+  }
+  return body as Record<string, unknown>;
+}
+
+/** Runs an async handler under Express 4 and 5 alike, passing rejections to the error handler. */
+export function handle(fn: (req: Request, res: Response) => Promise<unknown>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch(next);
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
