@@ -15,7 +15,7 @@ for (const group of ["packages", "examples"]) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     skipped += report.numPendingTests + report.numTodoTests;
-    seen.push(`${name} ${report.numPassedTests}`);
+    seen.push(`${group}/${name} ${report.numPassedTests}`);
   }
 }
 console.log(`test files by package: ${seen.join(", ") || "none"}`);

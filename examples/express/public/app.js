@@ -1,0 +1,350 @@
+// The demo page: phone, then code, then a signed-in page with a step-up action. No dependencies.
+const $ = (id) => document.getElementById(id);
+const state = {
+  phone: "",
+  messageId: "",
+  purpose: "login",
+  resendAt: 0,
+  codeLength: 6,
+  simulator: false,
+  timers: [],
+};
+
+const MESSAGES = {
+  INVALID_PHONE: () =>
+    "That doesn't look like a phone number. Include the country code, like +1 415 555 0101.",
+  COUNTRY_NOT_ALLOWED: () => "Codes can't be sent to numbers in that country.",
+  RATE_LIMITED: (e) => `Too many codes for now. Try again in ${wait(e.retryAfter)}.`,
+  SEND_FAILED: () => "WhatsApp didn't take the message. Try again in a moment.",
+  STORE_UNAVAILABLE: () => "The service is briefly unavailable. Try again in a moment.",
+  INVALID_CODE: (e) =>
+    e.attemptsLeft > 0
+      ? `That code isn't right. ${e.attemptsLeft} ${e.attemptsLeft === 1 ? "try" : "tries"} left.`
+      : "That code isn't right, and that was the last try. Ask for a new code.",
+  EXPIRED: () => "That code has expired. Ask for a new one.",
+  NO_PENDING_CODE: () => "There's no code waiting for this number. Ask for a new one.",
+  TOO_MANY_ATTEMPTS: (e) =>
+    e.retryAfter
+      ? `Too many wrong codes. Try again in ${wait(e.retryAfter)}.`
+      : "Too many wrong codes. Ask for a new code.",
+  INVALID_INPUT: () => `Enter the ${state.codeLength} digits from the message.`,
+  IDEMPOTENCY_CONFLICT: () => "That request is already on its way.",
+  INVALID_JSON: () => "The request was garbled. Reload the page and try again.",
+  PAYLOAD_TOO_LARGE: () => "That's too long.",
+  STEP_UP_REQUIRED: () => "Confirm with a new code to continue.",
+  SIGNED_OUT: () => "You're signed out. Sign in again.",
+  NETWORK: () => "Can't reach the server. Check your connection and try again.",
+};
+
+function wait(seconds = 60) {
+  return seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} s`;
+}
+
+function explain(error) {
+  return (MESSAGES[error.code] ?? (() => error.message || "Something went wrong."))(error);
+}
+
+async function api(method, path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body ? { "content-type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+      credentials: "same-origin",
+    });
+  } catch {
+    throw { code: "NETWORK" };
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw { status: response.status, ...(data.error ?? { code: "NETWORK" }) };
+  return data;
+}
+
+function show(step) {
+  for (const id of ["phone-step", "code-step", "account"]) $(id).hidden = id !== step;
+}
+
+function setError(id, message) {
+  $(id).textContent = message ?? "";
+  const input = id === "phone-error" ? $("phone") : $("code");
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function clearTimers() {
+  for (const timer of state.timers) clearInterval(timer);
+  state.timers = [];
+}
+
+// Sending
+
+async function sendCode(event) {
+  event?.preventDefault();
+  const phone = state.purpose === "login" ? $("phone").value.trim() : state.phone;
+  if (!phone) return setError("phone-error", "Enter your phone number.");
+  setError("phone-error");
+  const button = state.purpose === "login" ? $("send") : $("resend");
+  button.disabled = true;
+  try {
+    const sent = await api("POST", "/otp/send", { phone, purpose: state.purpose });
+    state.phone = sent.phone;
+    state.messageId = sent.messageId;
+    state.resendAt = Date.parse(sent.resendAt);
+    openCodeStep();
+  } catch (error) {
+    if (state.purpose === "step-up" && $("code-step").hidden) {
+      // Step-up from the account page: show the code step, waiting for the resend to open.
+      state.messageId = "";
+      openCodeStep();
+    }
+    const target = $("code-step").hidden ? "phone-error" : "code-error";
+    if (error.code === "RATE_LIMITED" && target === "code-error") {
+      state.resendAt = Date.now() + (error.retryAfter ?? 60) * 1000;
+      clearTimers();
+      countdown();
+      $("delivery").textContent =
+        `A code was sent a moment ago. Ask for a new one when the button opens.`;
+    } else {
+      setError(target, explain(error));
+    }
+  } finally {
+    if (state.purpose === "login") $("send").disabled = false;
+  }
+}
+
+function openCodeStep() {
+  show("code-step");
+  $("sent-to").textContent = state.phone;
+  $("title").textContent = state.purpose === "login" ? "Sign in with WhatsApp" : "Confirm it's you";
+  $("change-number").hidden = state.purpose !== "login";
+  $("code").value = "";
+  setError("code-error");
+  $("code").focus();
+  clearTimers();
+  if (state.messageId) trackDelivery();
+  else $("delivery").textContent = "";
+  countdown();
+  if (state.simulator) refreshInbox();
+}
+
+function countdown() {
+  const tick = () => {
+    const left = Math.ceil((state.resendAt - Date.now()) / 1000);
+    $("resend").disabled = left > 0;
+    $("resend").textContent = left > 0 ? `Resend code in ${left} s` : "Resend code";
+  };
+  tick();
+  state.timers.push(setInterval(tick, 1000));
+}
+
+const STATUS_TEXT = {
+  accepted: ["✓", "Sending…", ""],
+  sent: ["✓", "Sent", ""],
+  delivered: ["✓✓", "Delivered", ""],
+  read: ["✓✓", "Read", "read"],
+  failed: ["!", "Not delivered. Check the number, or ask for a new code.", "failed"],
+  undelivered: ["!", "Not delivered. Check the number, or ask for a new code.", "failed"],
+};
+
+function trackDelivery() {
+  const id = state.messageId;
+  const render = (status) => {
+    const [ticks, text, tone] = STATUS_TEXT[status] ?? STATUS_TEXT.accepted;
+    const line = $("delivery");
+    line.replaceChildren();
+    const mark = document.createElement("span");
+    mark.className = `ticks ${tone}`;
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = ticks;
+    line.append(mark, ` WhatsApp message: ${text}`);
+  };
+  render("accepted");
+  const poll = async () => {
+    if (id !== state.messageId) return;
+    try {
+      const { status } = await api("GET", `/otp/status/${encodeURIComponent(id)}`);
+      render(status);
+      if (["read", "failed", "undelivered"].includes(status)) clearInterval(timer);
+    } catch {
+      // Keep the last known state; the next poll may get through.
+    }
+    if (state.simulator) refreshInbox();
+  };
+  const timer = setInterval(poll, 1000);
+  state.timers.push(timer);
+  poll();
+}
+
+// Verifying
+
+async function verifyCode(event) {
+  event?.preventDefault();
+  const code = $("code").value.replace(/\D/g, "");
+  if (code.length !== state.codeLength) return setError("code-error", MESSAGES.INVALID_INPUT());
+  $("verify").disabled = true;
+  try {
+    await api("POST", "/otp/verify", { phone: state.phone, code, purpose: state.purpose });
+    clearTimers();
+    if (state.purpose === "step-up") {
+      state.purpose = "login";
+      await showAccount();
+      await transfer();
+    } else {
+      await showAccount();
+    }
+  } catch (error) {
+    setError("code-error", explain(error));
+    $("code").select();
+  } finally {
+    $("verify").disabled = false;
+  }
+}
+
+function onCodeInput() {
+  const input = $("code");
+  const digits = input.value.replace(/\D/g, "").slice(0, state.codeLength);
+  if (digits !== input.value) input.value = digits;
+  setError("code-error");
+  if (digits.length === state.codeLength) verifyCode();
+}
+
+// Signed in
+
+async function showAccount() {
+  const me = await api("GET", "/api/me");
+  if (!me.signedIn) throw { code: "SIGNED_OUT" };
+  state.phone = me.phone;
+  $("me").textContent = me.phone;
+  $("title").textContent = "Your account";
+  $("transfer-result").textContent = "";
+  show("account");
+  $("transfer").focus();
+}
+
+async function transfer() {
+  const result = $("transfer-result");
+  result.classList.remove("bad");
+  try {
+    const done = await api("POST", "/api/transfer");
+    result.textContent = done.message;
+  } catch (error) {
+    if (error.code === "STEP_UP_REQUIRED") {
+      state.purpose = "step-up";
+      return sendCode();
+    }
+    result.classList.add("bad");
+    result.textContent = explain(error);
+    if (error.code === "SIGNED_OUT") setTimeout(() => location.reload(), 1500);
+  }
+}
+
+async function logout() {
+  await api("POST", "/api/logout").catch(() => {});
+  state.phone = "";
+  state.purpose = "login";
+  $("title").textContent = "Sign in with WhatsApp";
+  show("phone-step");
+  $("phone").focus();
+}
+
+// The simulated phone (simulator mode only)
+
+const COPY_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z"/></svg>';
+let shown = "";
+
+async function refreshInbox() {
+  if (!state.phone) return;
+  const { messages } = await api(
+    "GET",
+    `/api/inbox?phone=${encodeURIComponent(state.phone)}`,
+  ).catch(() => ({
+    messages: [],
+  }));
+  const key = messages.map((m) => `${m.id}:${m.status}`).join(",");
+  if (key === shown) return;
+  shown = key;
+  const chat = $("chat");
+  chat.replaceChildren();
+  if (messages.length === 0) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = "Messages sent to your number appear here.";
+    chat.append(empty);
+  }
+  for (const message of messages) chat.append(bubble(message));
+}
+
+function bubble(message) {
+  const item = document.createElement("li");
+  item.className = "bubble";
+  const text = document.createElement("p");
+  text.textContent = message.text;
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = new Date(message.at).toLocaleTimeString([], {
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "copy";
+  copy.innerHTML = `${COPY_ICON}<span>${message.button}</span>`;
+  copy.setAttribute("aria-label", `${message.button}: copy the code from this message`);
+  copy.addEventListener("click", async () => {
+    await copyText(message.code);
+    copy.classList.add("copied");
+    copy.querySelector("span").textContent = "Copied";
+    setTimeout(() => {
+      copy.classList.remove("copied");
+      copy.querySelector("span").textContent = message.button;
+    }, 1500);
+  });
+  item.append(text, meta, copy);
+  return item;
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+}
+
+// Start
+
+async function start() {
+  $("phone-step").addEventListener("submit", sendCode);
+  $("code-step").addEventListener("submit", verifyCode);
+  $("code").addEventListener("input", onCodeInput);
+  $("resend").addEventListener("click", () => sendCode());
+  $("change-number").addEventListener("click", () => {
+    clearTimers();
+    show("phone-step");
+    $("phone").focus();
+  });
+  $("transfer").addEventListener("click", transfer);
+  $("logout").addEventListener("click", logout);
+
+  const demo = await api("GET", "/api/demo").catch(() => ({ mode: "1msg", codeLength: 6 }));
+  state.codeLength = demo.codeLength;
+  state.simulator = demo.mode === "simulator";
+  $("code").maxLength = demo.codeLength;
+  $("mode").hidden = false;
+  $("mode").textContent = state.simulator ? "simulator" : "live";
+  $("device").hidden = !state.simulator;
+  try {
+    await showAccount();
+  } catch {
+    show("phone-step");
+    $("phone").focus();
+  }
+}
+
+start();

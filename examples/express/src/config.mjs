@@ -1,0 +1,40 @@
+import { randomBytes } from "node:crypto";
+
+/**
+ * Reads the demo's settings from the environment (names as in the project's DESIGN). With no
+ * ONEMSG_TOKEN the demo runs on the embedded 1MSG simulator.
+ */
+export function readConfig(env = process.env) {
+  const generated = [];
+  const orGenerated = (name, bytes) => {
+    if (env[name]) return env[name];
+    generated.push(name);
+    return randomBytes(bytes).toString("hex");
+  };
+  const secret = orGenerated("WAOTP_SECRET", 32);
+  const webhookSecret = orGenerated("WAOTP_WEBHOOK_SECRET", 16);
+  const port = Number(env.PORT || 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be a port number, not "${env.PORT}".`);
+  }
+  const oneMsg = env.ONEMSG_TOKEN
+    ? {
+        baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",
+        channelId: required(env, "ONEMSG_CHANNEL_ID"),
+        token: env.ONEMSG_TOKEN,
+        template: {
+          name: required(env, "ONEMSG_TEMPLATE"),
+          namespace: required(env, "ONEMSG_NAMESPACE"),
+          language: env.ONEMSG_LANGUAGE || "en",
+        },
+      }
+    : undefined;
+  return { secret, webhookSecret, port, oneMsg, generated, redisUrl: env.REDIS_URL || undefined };
+}
+
+function required(env, name) {
+  const value = env[name];
+  if (!value)
+    throw new Error(`${name} is required when ONEMSG_TOKEN is set (see the 1MSG dashboard).`);
+  return value;
+}

@@ -1,0 +1,81 @@
+import { createOtp, oneMsg } from "@waotp/core";
+import { startOneMsgSimulator } from "@waotp/core/testing";
+import { createDemoApp } from "./app.mjs";
+import { readConfig } from "./config.mjs";
+
+/** Starts the demo; resolves with its URL and a `close()` that stops everything it started. */
+export async function startDemo(env = process.env, log = console.log, otpOptions = {}) {
+  const config = readConfig(env);
+  const simulator = config.oneMsg ? undefined : await startOneMsgSimulator();
+  const channel = oneMsg(
+    simulator
+      ? {
+          baseUrl: simulator.url,
+          channelId: simulator.channelId,
+          token: simulator.token,
+          template: simulator.template,
+        }
+      : config.oneMsg,
+  );
+  const otp = createOtp({ secret: config.secret, channel, ...otpOptions });
+  const app = createDemoApp({
+    otp,
+    secret: config.secret,
+    webhookSecret: config.webhookSecret,
+    simulator,
+    cooldownSeconds: otpOptions.limits?.sendsPerPhone?.cooldownSeconds ?? 60,
+  });
+  const server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.port, () => resolve(listening));
+    listening.once("error", reject);
+  });
+  const url = `http://localhost:${server.address().port}`;
+  const webhookPath = `/otp/webhook/${config.webhookSecret}`;
+
+  if (simulator) {
+    log(
+      `waotp demo on ${url} (simulator mode: no ONEMSG_TOKEN, so codes go to the embedded 1MSG simulator at ${simulator.url})`,
+    );
+    await fetch(`${simulator.url}/${simulator.channelId}/webhook`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${simulator.token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        webhookUrl: `http://127.0.0.1:${server.address().port}${webhookPath}`,
+      }),
+    });
+  } else {
+    log(
+      `waotp demo on ${url} (1MSG mode: channel ${config.oneMsg.channelId} at ${config.oneMsg.baseUrl})`,
+    );
+    log(
+      `For delivery updates, expose this server and run: waotp webhook set https://<public host>/otp/webhook/<WAOTP_WEBHOOK_SECRET>`,
+    );
+  }
+  if (config.generated.length > 0) {
+    log(
+      `Generated ${config.generated.join(" and ")} for this run; set them to keep sign-ins across restarts.`,
+    );
+  }
+
+  return {
+    url,
+    port: server.address().port,
+    simulator,
+    otp,
+    async close() {
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(() => resolve()));
+      await simulator?.close();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const demo = await startDemo().catch((error) => {
+    console.error(`waotp demo: ${error.message}`);
+    process.exit(1);
+  });
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => demo.close().then(() => process.exit(0)));
+  }
+}
