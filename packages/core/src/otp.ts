@@ -79,6 +79,8 @@ export interface Otp {
   handleWebhook(body: unknown): Promise<WebhookResult>;
 }
 
+type SendPlan = { bucket: Bucket; limit: LimitName; perPhone: boolean }[];
+
 const MAX_IDEMPOTENCY_KEY = 200;
 const PENDING = "pending";
 
@@ -156,19 +158,11 @@ export function createOtp(options: OtpOptions): Otp {
     base: { phone: string; purpose: string },
   ): Promise<SendResult> {
     const plan = sendBuckets(phone, ip);
-    const taken = await guard(() =>
-      store.take(
-        plan.map((p) => p.bucket),
-        started,
-      ),
-    );
-    if (!taken.ok) {
-      const limit = plan.find((p) => p.bucket.key === taken.key)?.limit ?? "phone_window";
-      const retryAfter = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
-      emit({ type: "limited", at: new Date(started), ...base, limit, retryAfter });
-      throw new OtpError("RATE_LIMITED", rateLimitMessage(limit, retryAfter), {
-        retryAfter,
-        details: { limit },
+    const { taken, refused } = await takeSends(plan, started, base);
+    if (refused) {
+      throw new OtpError("RATE_LIMITED", rateLimitMessage(refused.limit, refused.retryAfter), {
+        retryAfter: refused.retryAfter,
+        details: { limit: refused.limit },
       });
     }
     // The phone can receive again once every per-phone bucket has room.
@@ -204,8 +198,27 @@ export function createOtp(options: OtpOptions): Otp {
     };
   }
 
-  function sendBuckets(phone: Phone, ip: string | undefined) {
-    const plan: { bucket: Bucket; limit: LimitName; perPhone: boolean }[] = [];
+  /** Counts a send in every bucket of the plan, or reports which limit refused it and for how long. */
+  async function takeSends(
+    plan: SendPlan,
+    started: number,
+    base: { phone: string; purpose: string },
+  ) {
+    const taken = await guard(() =>
+      store.take(
+        plan.map((p) => p.bucket),
+        started,
+      ),
+    );
+    if (taken.ok) return { taken };
+    const limit = plan.find((p) => p.bucket.key === taken.key)?.limit ?? "phone_window";
+    const retryAfter = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
+    emit({ type: "limited", at: new Date(started), ...base, limit, retryAfter });
+    return { refused: { limit, retryAfter } };
+  }
+
+  function sendBuckets(phone: Phone, ip: string | undefined): SendPlan {
+    const plan: SendPlan = [];
     const add = (
       limit: LimitName,
       key: string,
@@ -422,23 +435,7 @@ export function createOtp(options: OtpOptions): Otp {
     const base = { phone: maskPhone(digits), purpose };
     const started = now();
     const plan = sendBuckets(phone, undefined).filter((p) => p.limit !== "phone_cooldown");
-    const taken = await guard(() =>
-      store.take(
-        plan.map((p) => p.bucket),
-        started,
-      ),
-    );
-    if (!taken.ok) {
-      const limit = plan.find((p) => p.bucket.key === taken.key)?.limit ?? "phone_window";
-      emit({
-        type: "limited",
-        at: new Date(started),
-        ...base,
-        limit,
-        retryAfter: Math.max(1, Math.ceil(taken.retryAfterMs / 1000)),
-      });
-      return;
-    }
+    if ((await takeSends(plan, started, base)).refused) return;
     const sent = await deliverCode(channel, phone, purpose, started, failedHash);
     if (sent === null) return;
     emit({
