@@ -14,12 +14,12 @@ import { createTestChannel } from "@waotp/core/testing";
 import type { Express } from "express";
 import session from "express-session";
 import request from "supertest";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { otpErrorHandler } from "./errors.js";
 import { requireOtp } from "./require-otp.js";
 import { type OtpRouterOptions, otpRouter } from "./router.js";
 
-type ExpressFactory = (() => Express) & { json: () => unknown };
+type ExpressFactory = (() => Express) & { json: (options?: unknown) => unknown };
 
 const SECRET = "router-test-secret-0123456789abcdef0123";
 const WEBHOOK_SECRET = "hook-secret-0123456789";
@@ -27,7 +27,12 @@ const PHONE = "+14155550101";
 
 export function describeRouter(name: string, express: ExpressFactory) {
   function app(
-    options: { otp?: Partial<OtpOptions>; router?: OtpRouterOptions; session?: boolean } = {},
+    options: {
+      otp?: Partial<OtpOptions>;
+      router?: OtpRouterOptions;
+      session?: boolean;
+      appJson?: boolean;
+    } = {},
   ) {
     let now = Date.UTC(2026, 0, 1);
     const channel = createTestChannel();
@@ -43,8 +48,20 @@ export function describeRouter(name: string, express: ExpressFactory) {
     });
     const server = express();
     server.set("trust proxy", "loopback");
+    if (options.appJson) server.use(express.json({ limit: "1mb" }) as never);
     if (options.session) {
       server.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
+      server.post("/touch", (req, res) => {
+        (req.session as unknown as Record<string, unknown>).seen = true;
+        res.json({ ok: true });
+      });
+      server.get(
+        "/signed-in",
+        requireOtp({ purpose: "login", anyPhone: true, maxAgeSeconds: 3600 }),
+        (_req, res) => {
+          res.json({ ok: true });
+        },
+      );
     }
     server.use(
       "/otp",
@@ -57,15 +74,36 @@ export function describeRouter(name: string, express: ExpressFactory) {
         res.json({ ok: true });
       },
     );
+    server.get(
+      "/redirects",
+      requireOtp({
+        secret: SECRET,
+        anyPhone: true,
+        onRequired: (_req, res) => {
+          res.redirect(303, "/verify-page");
+        },
+      }),
+      (_req, res) => {
+        res.json({ ok: true });
+      },
+    );
     server.get("/throws", () => {
       throw new OtpError("INVALID_PHONE", "nope");
     });
-    server.use(otpErrorHandler());
+    server.get("/teapot", () => {
+      throw Object.assign(new Error("short and stout"), { status: 418 });
+    });
+    server.get("/bug", () => {
+      throw new Error("internal detail");
+    });
+    const logged: unknown[] = [];
+    server.use(otpErrorHandler({ onError: (error) => logged.push(error) }));
     return {
       server,
       channel,
       events,
       otp,
+      logged,
       advance: (seconds: number) => {
         now += seconds * 1000;
       },
@@ -227,7 +265,7 @@ export function describeRouter(name: string, express: ExpressFactory) {
         const locked = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
         expect(locked.status).toBe(429);
         expect(locked.body.error.code).toBe("TOO_MANY_ATTEMPTS");
-        expect(locked.headers["retry-after"]).toBeDefined();
+        expect(locked.headers["retry-after"]).toBe("0");
       });
 
       it("answers EXPIRED and NO_PENDING_CODE with 400", async () => {
@@ -398,6 +436,65 @@ export function describeRouter(name: string, express: ExpressFactory) {
         ).toBe(401);
       });
 
+      afterEach(() => {
+        vi.useRealTimers();
+      });
+
+      it("refuses a verification older than maxAgeSeconds, or stamped in the future", async () => {
+        vi.useFakeTimers({ toFake: ["Date"] });
+        vi.setSystemTime(Date.UTC(2026, 5, 1, 12, 0, 0));
+        const { server, channel } = app();
+        const cookie = await stepUp(server, channel);
+        const check = () =>
+          request(server).get("/protected").set("cookie", cookie).set("x-user-phone", PHONE);
+        vi.setSystemTime(Date.UTC(2026, 5, 1, 12, 5, 0));
+        expect((await check()).status).toBe(200);
+        vi.setSystemTime(Date.UTC(2026, 5, 1, 12, 5, 1));
+        expect((await check()).status).toBe(401);
+        vi.setSystemTime(Date.UTC(2026, 5, 1, 11, 58, 59));
+        expect((await check()).status).toBe(401);
+      });
+
+      it("hands a missing verification to onRequired", async () => {
+        const res = await request(app().server).get("/redirects");
+        expect(res.status).toBe(303);
+        expect(res.headers.location).toBe("/verify-page");
+      });
+
+      it("must be told whose phone counts", () => {
+        expect(() => requireOtp({ secret: SECRET })).toThrow(/needs `phone/);
+        expect(() => requireOtp({ secret: SECRET, maxAgeSeconds: 0, anyPhone: true })).toThrow(
+          /maxAgeSeconds/,
+        );
+      });
+
+      it("marks the cookie Secure on HTTPS", async () => {
+        const { server, channel } = app();
+        await send(server, { phone: PHONE, purpose: "step-up" });
+        const res = await verify(server, {
+          phone: PHONE,
+          code: channel.lastCode(PHONE),
+          purpose: "step-up",
+        }).set("x-forwarded-proto", "https");
+        expect(String(res.headers["set-cookie"])).toMatch(/; Secure/);
+      });
+
+      it("gives the session a new id on sign-in, so a planted id is worth nothing", async () => {
+        const { server, channel } = app({ session: true });
+        const attacker = await request(server).post("/touch");
+        const planted = String(attacker.headers["set-cookie"]).split(";")[0] as string;
+        await send(server);
+        const victim = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) }).set(
+          "cookie",
+          planted,
+        );
+        const issued = String(victim.headers["set-cookie"]).split(";")[0] as string;
+        expect(issued).toMatch(/^connect\.sid=/);
+        expect(issued).not.toBe(planted);
+        expect((await request(server).get("/signed-in").set("cookie", issued)).status).toBe(200);
+        expect((await request(server).get("/signed-in").set("cookie", planted)).status).toBe(401);
+      });
+
       it("uses req.session when express-session runs first", async () => {
         const { server, channel } = app({ session: true });
         const agent = request.agent(server);
@@ -410,7 +507,48 @@ export function describeRouter(name: string, express: ExpressFactory) {
       });
     });
 
+    describe("limits and setup", () => {
+      it("holds its body limit even behind an app-wide JSON parser", async () => {
+        const { server, channel } = app({ appJson: true });
+        const res = await send(server, { phone: PHONE, pad: "x".repeat(90_000) });
+        expect(res.status).toBe(413);
+        expect(res.body.error.code).toBe("PAYLOAD_TOO_LARGE");
+        expect(channel.messages).toHaveLength(0);
+      });
+
+      it("caps webhook bodies at 256 kB", async () => {
+        const res = await request(app().server)
+          .post(`/otp/webhook/${WEBHOOK_SECRET}`)
+          .set("content-type", "application/json")
+          .send(JSON.stringify({ ack: [], pad: "x".repeat(300_000) }));
+        expect(res.status).toBe(413);
+      });
+
+      it("does not use up a code it could not remember", async () => {
+        const { server, channel, otp } = app({ router: { secret: undefined } });
+        await send(server);
+        const res = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
+        expect(res.status).toBe(500);
+        expect(res.body.error.code).toBe("CONFIG_INVALID");
+        const code = channel.lastCode(PHONE) as string;
+        expect((await otp.verify({ phone: PHONE, code })).ok).toBe(true);
+      });
+    });
+
     describe("otpErrorHandler", () => {
+      it("answers other 4xx errors with their status, and anything else with a bare 500 it reports", async () => {
+        const { server, logged } = app();
+        const teapot = await request(server).get("/teapot");
+        expect(teapot.status).toBe(418);
+        expect(teapot.body.error.code).toBe("INVALID_BODY");
+        const bug = await request(server).get("/bug");
+        expect(bug.status).toBe(500);
+        expect(bug.body).toEqual({
+          error: { code: "INTERNAL_ERROR", message: "Something went wrong on our side." },
+        });
+        expect(logged).toHaveLength(1);
+      });
+
       it("answers an OtpError thrown by any route with its status and code", async () => {
         const res = await request(app().server).get("/throws");
         expect(res.status).toBe(400);

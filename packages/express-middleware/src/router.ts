@@ -23,13 +23,13 @@ export interface OtpRouterOptions extends ErrorHandlerOptions {
     req: Request,
     res: Response,
   ) => void | Promise<void>;
-  /** Largest JSON body for send and verify. @default "2kb" */
-  bodyLimit?: string | number;
+  /** Largest JSON body for send and verify, in bytes. @default 2048 */
+  bodyLimit?: number;
   /** The client address for per-IP limits. @default req.ip (honours Express's "trust proxy") */
   clientIp?: (req: Request) => string | undefined;
 }
 
-const WEBHOOK_BODY_LIMIT = "256kb";
+const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
 /**
  * The HTTP side of waotp: `POST /send`, `POST /verify`, `POST /webhook/:secret` and
@@ -53,10 +53,8 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   }
 
   const router = express.Router();
-  const small = [
-    onlyJson,
-    express.json({ limit: options.bodyLimit ?? "2kb", type: "application/json" }),
-  ];
+  const bodyLimit = options.bodyLimit ?? 2048;
+  const small = [onlyJson(bodyLimit), express.json({ limit: bodyLimit, type: "application/json" })];
 
   router.post(
     "/send",
@@ -80,6 +78,8 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
     handle(async (req, res) => {
       const body = objectBody(req);
       const purpose = body.purpose as string | undefined;
+      // Before the code is used up: a verification that cannot be remembered must not consume it.
+      state.assertReady?.(req);
       const result: VerifyResult = await otp.verify({
         phone: body.phone as string,
         code: body.code as string,
@@ -112,7 +112,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
         }
         next();
       },
-      onlyJson,
+      onlyJson(WEBHOOK_BODY_LIMIT),
       express.json({ limit: WEBHOOK_BODY_LIMIT, type: "application/json" }),
       handle(async (req, res) => {
         res.json(await otp.handleWebhook(req.body));
@@ -141,9 +141,18 @@ const FAILURE_MESSAGES = {
   NO_PENDING_CODE: "There is no code waiting for this number. Ask for a new one.",
 } as const;
 
-function onlyJson(req: Request, res: Response, next: NextFunction): void {
-  if (req.is("application/json")) next();
-  else sendHttpError(res, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
+/**
+ * Refuses bodies that are not JSON, and bodies over the limit by their declared length, which also
+ * holds when an app-wide body parser already read them.
+ */
+function onlyJson(limit: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!req.is("application/json")) {
+      sendHttpError(res, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
+    } else if (Number(req.get("content-length") ?? 0) > limit) {
+      sendHttpError(res, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+    } else next();
+  };
 }
 
 function objectBody(req: Request): Record<string, unknown> {

@@ -15,6 +15,8 @@ export interface Verification {
  * session when express-session is there, a signed cookie otherwise.
  */
 export interface VerifiedState {
+  /** Throws `CONFIG_INVALID` when a verification could not be saved for this request. */
+  assertReady?(req: Request): void;
   save(req: Request, res: Response, verification: Verification): void | Promise<void>;
   load(req: Request, purpose: string): Verification | undefined | Promise<Verification | undefined>;
   clear(req: Request, res: Response, purpose?: string): void | Promise<void>;
@@ -27,9 +29,18 @@ export interface VerifiedStateOptions {
   cookieName?: string;
   /** Longest a cookie lives, in seconds; guards set their own, shorter, limits. @default 86400 */
   maxAgeSeconds?: number;
+  /**
+   * Purposes after whose verification an express-session session gets a new id, so an id planted
+   * before sign-in (session fixation) is worth nothing after it.
+   * @default ["login", "register"]
+   */
+  regenerateSessionOn?: readonly string[];
 }
 
-type Session = Record<string, unknown> & { waotp?: Record<string, Verification> };
+type Session = Record<string, unknown> & {
+  waotp?: Record<string, Verification>;
+  regenerate?: (callback: (error?: unknown) => void) => void;
+};
 
 /** express-session's `req.session`, when it runs. */
 function sessionOf(req: Request): Session | undefined {
@@ -45,6 +56,7 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
   const prefix = options.cookieName ?? "waotp";
   const maxAge = options.maxAgeSeconds ?? 86_400;
   const cookieOf = (purpose: string) => `${prefix}_${purpose}`;
+  const regenerateOn = new Set(options.regenerateSessionOn ?? ["login", "register"]);
 
   function needKey(): Buffer {
     if (key === undefined) {
@@ -57,10 +69,21 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
   }
 
   return {
-    save(req, res, verification) {
-      const session = sessionOf(req);
+    assertReady(req) {
+      if (sessionOf(req) === undefined) needKey();
+    },
+    async save(req, res, verification) {
+      let session = sessionOf(req);
       if (session !== undefined) {
-        session.waotp = { ...session.waotp, [verification.purpose]: verification };
+        const kept = session.waotp;
+        if (regenerateOn.has(verification.purpose) && typeof session.regenerate === "function") {
+          const regenerate = session.regenerate.bind(session);
+          await new Promise<void>((resolve, reject) =>
+            regenerate((error) => (error ? reject(error) : resolve())),
+          );
+          session = sessionOf(req) ?? session;
+        }
+        session.waotp = { ...kept, [verification.purpose]: verification };
         return;
       }
       const payload = Buffer.from(JSON.stringify(verification)).toString("base64url");
