@@ -1,6 +1,7 @@
 // The demo page: phone, then code, then a signed-in page with a step-up action. No dependencies.
 const $ = (id) => document.getElementById(id);
 const state = {
+  expiresAt: 0,
   phone: "",
   messageId: "",
   purpose: "login",
@@ -14,7 +15,13 @@ const MESSAGES = {
   INVALID_PHONE: () =>
     "That doesn't look like a phone number. Include the country code, like +1 415 555 0101.",
   COUNTRY_NOT_ALLOWED: () => "Codes can't be sent to numbers in that country.",
-  RATE_LIMITED: (e) => `Too many codes for now. Try again in ${wait(e.retryAfter)}.`,
+  RATE_LIMITED: (e) =>
+    ({
+      phone_cooldown: `You can ask for a new code in ${wait(e.retryAfter)}.`,
+      phone_window: `Too many codes for this number. Try again in ${wait(e.retryAfter)}.`,
+      phone_failures: `Too many wrong codes for this number. Try again in ${wait(e.retryAfter)}.`,
+      ip_window: `Too many codes from your network. Try again in ${wait(e.retryAfter)}.`,
+    })[e.limit] ?? `Too many codes right now. Try again in ${wait(e.retryAfter)}.`,
   SEND_FAILED: () => "WhatsApp didn't take the message. Try again in a moment.",
   STORE_UNAVAILABLE: () => "The service is briefly unavailable. Try again in a moment.",
   INVALID_CODE: (e) =>
@@ -37,6 +44,7 @@ const MESSAGES = {
 };
 
 function wait(seconds = 60) {
+  if (seconds >= 7200) return `${Math.ceil(seconds / 3600)} hours`;
   return seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} s`;
 }
 
@@ -90,8 +98,10 @@ async function sendCode(event) {
     state.phone = sent.phone;
     state.messageId = sent.messageId;
     state.resendAt = Date.parse(sent.resendAt);
+    state.expiresAt = Date.parse(sent.expiresAt);
     openCodeStep();
   } catch (error) {
+    if (error.code === "SIGNED_OUT") return signedOut();
     if (state.purpose === "step-up" && $("code-step").hidden) {
       // Step-up from the account page: show the code step, waiting for the resend to open.
       state.messageId = "";
@@ -102,11 +112,8 @@ async function sendCode(event) {
       state.resendAt = Date.now() + (error.retryAfter ?? 60) * 1000;
       clearTimers();
       countdown();
-      $("delivery").textContent =
-        `A code was sent a moment ago. Ask for a new one when the button opens.`;
-    } else {
-      setError(target, explain(error));
     }
+    setError(target, explain(error));
   } finally {
     if (state.purpose === "login") $("send").disabled = false;
   }
@@ -117,6 +124,7 @@ function openCodeStep() {
   $("sent-to").textContent = state.phone;
   $("title").textContent = state.purpose === "login" ? "Sign in with WhatsApp" : "Confirm it's you";
   $("change-number").hidden = state.purpose !== "login";
+  $("cancel").hidden = state.purpose === "login";
   $("code").value = "";
   setError("code-error");
   $("code").focus();
@@ -142,12 +150,24 @@ const STATUS_TEXT = {
   sent: ["✓", "Sent", ""],
   delivered: ["✓✓", "Delivered", ""],
   read: ["✓✓", "Read", "read"],
-  failed: ["!", "Not delivered. Check the number, or ask for a new code.", "failed"],
-  undelivered: ["!", "Not delivered. Check the number, or ask for a new code.", "failed"],
+  failed: [
+    "!",
+    "Not delivered. Check the number; ask for a new code when the button opens.",
+    "failed",
+  ],
+  undelivered: [
+    "!",
+    "Not delivered. Check the number; ask for a new code when the button opens.",
+    "failed",
+  ],
 };
+
+// Polling stops once nothing more can change for the user: delivered, read or failed, or expired.
+const SETTLED = ["delivered", "read", "failed", "undelivered"];
 
 function trackDelivery() {
   const id = state.messageId;
+  const until = state.expiresAt;
   const render = (status) => {
     const [ticks, text, tone] = STATUS_TEXT[status] ?? STATUS_TEXT.accepted;
     const line = $("delivery");
@@ -160,11 +180,11 @@ function trackDelivery() {
   };
   render("accepted");
   const poll = async () => {
-    if (id !== state.messageId) return;
+    if (id !== state.messageId || Date.now() > until) return clearInterval(timer);
     try {
       const { status } = await api("GET", `/otp/status/${encodeURIComponent(id)}`);
       render(status);
-      if (["read", "failed", "undelivered"].includes(status)) clearInterval(timer);
+      if (SETTLED.includes(status)) clearInterval(timer);
     } catch {
       // Keep the last known state; the next poll may get through.
     }
@@ -185,6 +205,7 @@ async function verifyCode(event) {
   try {
     await api("POST", "/otp/verify", { phone: state.phone, code, purpose: state.purpose });
     clearTimers();
+    state.messageId = "";
     if (state.purpose === "step-up") {
       state.purpose = "login";
       await showAccount();
@@ -193,6 +214,7 @@ async function verifyCode(event) {
       await showAccount();
     }
   } catch (error) {
+    if (error.code === "SIGNED_OUT") return signedOut();
     setError("code-error", explain(error));
     $("code").select();
   } finally {
@@ -225,25 +247,33 @@ async function transfer() {
   const result = $("transfer-result");
   result.classList.remove("bad");
   try {
-    const done = await api("POST", "/api/transfer");
+    const done = await api("POST", "/api/transfer", {});
     result.textContent = done.message;
   } catch (error) {
     if (error.code === "STEP_UP_REQUIRED") {
       state.purpose = "step-up";
       return sendCode();
     }
+    if (error.code === "SIGNED_OUT") return signedOut();
     result.classList.add("bad");
     result.textContent = explain(error);
-    if (error.code === "SIGNED_OUT") setTimeout(() => location.reload(), 1500);
   }
 }
 
 async function logout() {
-  await api("POST", "/api/logout").catch(() => {});
-  state.phone = "";
-  state.purpose = "login";
+  await api("POST", "/api/logout", {}).catch(() => {});
+  signedOut();
+}
+
+/** Back to the start from wherever the page was: logout here, or a session that ended elsewhere. */
+function signedOut() {
+  clearTimers();
+  Object.assign(state, { phone: "", messageId: "", purpose: "login" });
+  shown = "";
+  $("chat").replaceChildren(emptyChat());
   $("title").textContent = "Sign in with WhatsApp";
   show("phone-step");
+  setError("phone-error");
   $("phone").focus();
 }
 
@@ -266,13 +296,15 @@ async function refreshInbox() {
   shown = key;
   const chat = $("chat");
   chat.replaceChildren();
-  if (messages.length === 0) {
-    const empty = document.createElement("li");
-    empty.className = "empty";
-    empty.textContent = "Messages sent to your number appear here.";
-    chat.append(empty);
-  }
+  if (messages.length === 0) chat.append(emptyChat());
   for (const message of messages) chat.append(bubble(message));
+}
+
+function emptyChat() {
+  const empty = document.createElement("li");
+  empty.className = "empty";
+  empty.textContent = "Messages sent to your number appear here.";
+  return empty;
 }
 
 function bubble(message) {
@@ -289,7 +321,10 @@ function bubble(message) {
   const copy = document.createElement("button");
   copy.type = "button";
   copy.className = "copy";
-  copy.innerHTML = `${COPY_ICON}<span>${message.button}</span>`;
+  copy.innerHTML = COPY_ICON;
+  const label = document.createElement("span");
+  label.textContent = message.button;
+  copy.append(label);
   copy.setAttribute("aria-label", `${message.button}: copy the code from this message`);
   copy.addEventListener("click", async () => {
     await copyText(message.code);
@@ -324,6 +359,11 @@ async function start() {
   $("code-step").addEventListener("submit", verifyCode);
   $("code").addEventListener("input", onCodeInput);
   $("resend").addEventListener("click", () => sendCode());
+  $("cancel").addEventListener("click", () => {
+    clearTimers();
+    state.purpose = "login";
+    showAccount().catch(() => signedOut());
+  });
   $("change-number").addEventListener("click", () => {
     clearTimers();
     show("phone-step");

@@ -61,13 +61,20 @@ export function createDemoApp({
     }
   });
 
-  app.post("/api/logout", async (req, res) => {
+  // The page's own POSTs carry JSON, which a cross-site form cannot send: a CSRF guard.
+  const jsonOnly = (req, res, next) => {
+    if (req.is("application/json")) return next();
+    res.status(415).json({ error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "Send JSON." } });
+  };
+
+  app.post("/api/logout", jsonOnly, async (req, res) => {
     await state.clear(req, res);
     res.json({ ok: true });
   });
 
   app.post(
     "/api/transfer",
+    jsonOnly,
     async (req, res, next) => {
       if (await signedIn(req)) return next();
       res.status(401).json({ error: { code: "SIGNED_OUT", message: "Sign in first." } });

@@ -17,6 +17,11 @@ export function readConfig(env = process.env) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be a port number, not "${env.PORT}".`);
   }
+  if (env.ONEMSG_TOKEN && !env.WAOTP_WEBHOOK_SECRET) {
+    throw new Error(
+      "WAOTP_WEBHOOK_SECRET is required with real 1MSG: it goes in the webhook URL you register.",
+    );
+  }
   const oneMsg = env.ONEMSG_TOKEN
     ? {
         baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",

@@ -26,7 +26,9 @@ export async function startDemo(env = process.env, log = console.log, otpOptions
     cooldownSeconds: otpOptions.limits?.sendsPerPhone?.cooldownSeconds ?? 60,
   });
   const server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.port, () => resolve(listening));
+    // The simulated phone shows codes: in simulator mode, only this machine may reach it.
+    const host = simulator ? "127.0.0.1" : undefined;
+    const listening = app.listen(config.port, host, () => resolve(listening));
     listening.once("error", reject);
   });
   const url = `http://localhost:${server.address().port}`;

@@ -80,6 +80,38 @@ describe("the demo in a real browser", () => {
     await expect.poll(() => tab.locator("#resend").textContent()).toMatch(/Resend code in \d+ s/);
   });
 
+  it("asks for a step-up code for the transfer, and logs out", async () => {
+    const quick = await startDemo({ PORT: "0" }, () => {}, {
+      limits: { sendsPerPhone: { cooldownSeconds: 0 } },
+    });
+    try {
+      const context = await browser.newContext();
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: quick.url });
+      const tab = await context.newPage();
+      await tab.goto(quick.url);
+      const signIn = async (phone) => {
+        await tab.getByLabel("Verification code").waitFor();
+        await expect.poll(() => quick.simulator.lastCode(phone)).toBeTruthy();
+        await tab.getByLabel("Verification code").fill(quick.simulator.lastCode(phone));
+      };
+      await tab.getByLabel("Phone number").fill("+1 415 555 0199");
+      await tab.getByRole("button", { name: "Send code" }).click();
+      await signIn("+14155550199");
+      await tab.getByRole("button", { name: "Approve a $100 transfer" }).click();
+      await tab.getByRole("heading", { name: "Confirm it's you" }).waitFor();
+      await expect.poll(() => quick.simulator.inbox("+14155550199").length).toBe(2);
+      await signIn("+14155550199");
+      await expect
+        .poll(() => tab.locator("#transfer-result").textContent())
+        .toMatch(/Transfer of \$100 approved/);
+      await tab.getByRole("button", { name: "Log out" }).click();
+      await tab.getByRole("heading", { name: "Sign in with WhatsApp" }).waitFor();
+      expect(await tab.locator(".bubble").count()).toBe(0);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it("fits a phone-sized screen", async () => {
     const { tab } = await page({ width: 390, height: 844 });
     await tab.getByLabel("Phone number").fill("+1 415 555 0188");

@@ -83,18 +83,24 @@ describe("the demo over HTTP, on the embedded simulator", () => {
     expect(verified).toEqual({ status: 200, body: { verified: true, phone: PHONE } });
     expect((await call("GET", "/api/me")).body).toMatchObject({ signedIn: true, phone: PHONE });
 
-    await call("POST", "/api/logout");
+    const forged = await fetch(`${d.url}/api/logout`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "x=1",
+    });
+    expect(forged.status).toBe(415);
+    await call("POST", "/api/logout", {});
     expect((await call("GET", "/api/me")).body).toEqual({ signedIn: false });
   });
 
   it("guards the transfer with a step-up code for the signed-in phone", async () => {
     const d = await demo({}, { limits: { sendsPerPhone: { cooldownSeconds: 0 } } });
     const call = client(d.url);
-    expect((await call("POST", "/api/transfer")).status).toBe(401);
+    expect((await call("POST", "/api/transfer", {})).status).toBe(401);
 
     await call("POST", "/otp/send", { phone: PHONE });
     await call("POST", "/otp/verify", { phone: PHONE, code: d.simulator.lastCode(PHONE) });
-    const refused = await call("POST", "/api/transfer");
+    const refused = await call("POST", "/api/transfer", {});
     expect(refused.status).toBe(401);
     expect(refused.body.error.code).toBe("STEP_UP_REQUIRED");
 
@@ -105,7 +111,7 @@ describe("the demo over HTTP, on the embedded simulator", () => {
       code: d.simulator.lastCode("+14155550102"),
       purpose: "step-up",
     });
-    expect((await call("POST", "/api/transfer")).status).toBe(401);
+    expect((await call("POST", "/api/transfer", {})).status).toBe(401);
 
     await call("POST", "/otp/send", { phone: PHONE, purpose: "step-up" });
     await call("POST", "/otp/verify", {
@@ -113,7 +119,7 @@ describe("the demo over HTTP, on the embedded simulator", () => {
       code: d.simulator.lastCode(PHONE),
       purpose: "step-up",
     });
-    const approved = await call("POST", "/api/transfer");
+    const approved = await call("POST", "/api/transfer", {});
     expect(approved.status).toBe(200);
     expect(approved.body.message).toMatch(/Transfer of \$100 approved/);
   });
@@ -139,6 +145,7 @@ describe("the demo against a 1MSG endpoint", () => {
       ONEMSG_TOKEN: "live-token-0123456789",
       ONEMSG_TEMPLATE: endpoint.template.name,
       ONEMSG_NAMESPACE: endpoint.template.namespace,
+      WAOTP_WEBHOOK_SECRET: "webhook-secret-0123456789",
     });
     expect(d.lines[0]).toMatch(
       /^waotp demo on http:\/\/localhost:\d+ \(1MSG mode: channel sim-channel at http:\/\/127/,
@@ -154,7 +161,10 @@ describe("the demo against a 1MSG endpoint", () => {
 
   it("refuses to start with ONEMSG_TOKEN but no channel settings", async () => {
     await expect(startDemo({ PORT: "0", ONEMSG_TOKEN: "t" }, () => {})).rejects.toThrow(
-      /ONEMSG_CHANNEL_ID is required/,
+      /WAOTP_WEBHOOK_SECRET is required/,
     );
+    await expect(
+      startDemo({ PORT: "0", ONEMSG_TOKEN: "t", WAOTP_WEBHOOK_SECRET: "w".repeat(20) }, () => {}),
+    ).rejects.toThrow(/ONEMSG_CHANNEL_ID is required/);
   });
 });
