@@ -51,6 +51,14 @@ export {
   type WebhookResult,
 } from "./otp.js";
 export { type CountryCode, maskPhone, type Phone, parsePhone } from "./phone.js";
+export {
+  type Counter,
+  counterExpiresAt,
+  counterState,
+  LOG_LIMIT,
+  withHit,
+  withoutHit,
+} from "./store/counter.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./store/memory.js";
 export type {
   AttemptInput,

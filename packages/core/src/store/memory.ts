@@ -1,5 +1,6 @@
 import { constantTimeEqual } from "../code.js";
 import { canAdvance } from "../delivery.js";
+import { type Counter, counterExpiresAt, counterState, withHit } from "./counter.js";
 import type {
   AttemptInput,
   AttemptResult,
@@ -37,16 +38,10 @@ export interface MemoryStore extends Store {
   close(): void;
 }
 
-/**
- * A counter. Up to `LOG_LIMIT` hits it keeps each hit's time (a sliding window: never more than
- * `limit` hits in any `windowMs`); above that, one count per fixed window.
- */
-type Counter =
-  | { log: number[]; expiresAt: number }
-  | { count: number; start: number; expiresAt: number; log?: undefined };
-
-/** Limits up to this many hits per window are kept exactly, as a log of hit times. */
-export const LOG_LIMIT = 1000;
+interface StoredCounter {
+  counter: Counter;
+  expiresAt: number;
+}
 
 interface Expiring<T> {
   value: T;
@@ -66,7 +61,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const clock = options.now ?? Date.now;
 
   const challenges = new Map<string, ChallengeRecord>();
-  const counters = new Map<string, Counter>();
+  const counters = new Map<string, StoredCounter>();
   const deliveries = new Map<string, Expiring<DeliveryRecord>>();
   const values = new Map<string, Expiring<string>>();
 
@@ -99,45 +94,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   /** Hits counted in the bucket's window now, and when the oldest of them leaves it. */
   function state(bucket: Bucket, now: number): { count: number; freeAt: number } {
-    const counter = counters.get(bucket.key);
-    if (counter === undefined) return { count: 0, freeAt: now };
-    if (counter.log !== undefined) {
-      const { log } = counter;
-      let stale = 0;
-      while (stale < log.length && (log[stale] as number) + bucket.windowMs <= now) stale++;
-      if (stale > 0) log.splice(0, stale);
-      if (log.length === 0) {
-        counters.delete(bucket.key);
-        return { count: 0, freeAt: now };
-      }
-      const oldest = log[Math.max(0, log.length - bucket.limit)] as number;
-      return { count: log.length, freeAt: oldest + bucket.windowMs };
-    }
-    if (counter.start + bucket.windowMs <= now) {
-      counters.delete(bucket.key);
-      return { count: 0, freeAt: now };
-    }
-    return { count: counter.count, freeAt: counter.start + bucket.windowMs };
-  }
-
-  function count(bucket: Bucket, now: number): void {
-    state(bucket, now); // drops hits that left the window
-    const counter = counters.get(bucket.key);
-    if (bucket.limit > LOG_LIMIT) {
-      if (counter === undefined || counter.log !== undefined) {
-        counters.set(bucket.key, { count: 1, start: now, expiresAt: now + bucket.windowMs });
-      } else counter.count += 1;
-    } else if (counter?.log === undefined) {
-      counters.set(bucket.key, { log: [now], expiresAt: now + bucket.windowMs });
-    } else {
-      counter.log.push(now);
-      counter.expiresAt = now + bucket.windowMs;
-    }
+    const stored = counters.get(bucket.key);
+    const { count, freeAt, counter } = counterState(stored?.counter, bucket, now);
+    if (counter === undefined) counters.delete(bucket.key);
+    else if (stored !== undefined) stored.counter = counter;
+    return { count, freeAt };
   }
 
   /** Counts a hit (unless `peek`) and tells what is left. */
   function hit(bucket: Bucket, now: number): BucketState {
-    if (!bucket.peek) count(bucket, now);
+    if (!bucket.peek) {
+      const counter = withHit(counters.get(bucket.key)?.counter, bucket, now);
+      counters.set(bucket.key, { counter, expiresAt: counterExpiresAt(counter, bucket) });
+    }
     const after = state(bucket, now);
     return { remaining: bucket.limit - after.count, resetAt: after.freeAt };
   }

@@ -1,0 +1,207 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type setupAuth as Setup, setupAuth, WEBHOOK_SECRET } from "./test-setup.js";
+
+const PHONE = "+14155550101";
+let t: Awaited<ReturnType<typeof Setup>>;
+afterEach(async () => {
+  await t?.close();
+});
+
+async function signIn(client: ReturnType<typeof t.client>["authClient"], phone = PHONE) {
+  const sent = await client.whatsappOtp.send({ phoneNumber: phone });
+  expect(sent.error).toBeNull();
+  return client.whatsappOtp.verify({ phoneNumber: phone, code: t.sim.lastCode(phone) as string });
+}
+
+describe("whatsappOtp with a real better-auth and its client", () => {
+  it("signs up on the first code, with a session, and the user carries the phone", async () => {
+    t = await setupAuth();
+    const { authClient } = t.client();
+    const sent = await authClient.whatsappOtp.send({ phoneNumber: "+1 (415) 555-0101" });
+    expect(sent.data).toMatchObject({
+      phoneNumber: PHONE,
+      messageId: expect.stringMatching(/^wamid\./),
+    });
+    const [message] = t.sim.inbox(PHONE);
+    expect(message?.text).toMatch(/^\d{6} is your verification code\./);
+
+    const verified = await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: message?.code as string,
+    });
+    expect(verified.error).toBeNull();
+    expect(verified.data?.user).toMatchObject({ phoneNumber: PHONE, phoneNumberVerified: true });
+    const session = await authClient.getSession();
+    expect(session.data?.user).toMatchObject({ phoneNumber: PHONE });
+    expect(t.db.user).toHaveLength(1);
+  });
+
+  it("signs the same user in on later codes", async () => {
+    t = await setupAuth({ limits: { sendsPerPhone: { cooldownSeconds: 0 } } });
+    const first = await signIn(t.client().authClient);
+    const second = await signIn(t.client().authClient);
+    expect(second.data?.user.id).toBe(first.data?.user.id);
+    expect(t.db.user).toHaveLength(1);
+    expect(t.db.session).toHaveLength(2);
+  });
+
+  it("does not create users when sign-up is off", async () => {
+    t = await setupAuth({ signUpOnVerification: false });
+    const result = await signIn(t.client().authClient);
+    expect(result.error).toMatchObject({ status: 400, code: "USER_NOT_FOUND" });
+    expect(t.db.user).toHaveLength(0);
+  });
+
+  it("maps wrong, expired and exhausted codes to better-auth errors with the core's codes", async () => {
+    let now = Date.now();
+    t = await setupAuth({ now: () => now, limits: { attemptsPerCode: 2 } });
+    const { authClient } = t.client();
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    const code = t.sim.lastCode(PHONE) as string;
+    const wrong = code === "000000" ? "111111" : "000000";
+    const first = await authClient.whatsappOtp.verify({ phoneNumber: PHONE, code: wrong });
+    expect(first.error).toMatchObject({ status: 400, code: "INVALID_CODE", attemptsLeft: 1 });
+    await authClient.whatsappOtp.verify({ phoneNumber: PHONE, code: wrong });
+    const locked = await authClient.whatsappOtp.verify({ phoneNumber: PHONE, code });
+    expect(locked.error).toMatchObject({ status: 429, code: "TOO_MANY_ATTEMPTS" });
+
+    now += 61_000;
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    now += 300_000;
+    const expired = await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: t.sim.lastCode(PHONE) as string,
+    });
+    expect(expired.error).toMatchObject({ status: 400, code: "EXPIRED" });
+    const none = await authClient.whatsappOtp.verify({
+      phoneNumber: "+14155550102",
+      code: "123456",
+    });
+    expect(none.error).toMatchObject({ status: 400, code: "NO_PENDING_CODE" });
+    expect(t.db.session).toHaveLength(0);
+  });
+
+  it("refuses bad input with 400 codes", async () => {
+    t = await setupAuth();
+    const { authClient } = t.client();
+    expect(
+      (await authClient.whatsappOtp.send({ phoneNumber: "+1 555 123 4567" })).error,
+    ).toMatchObject({
+      status: 400,
+      code: "INVALID_PHONE",
+    });
+    expect((await authClient.whatsappOtp.send({ phoneNumber: 42 as never })).error?.status).toBe(
+      400,
+    );
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    expect(
+      (await authClient.whatsappOtp.verify({ phoneNumber: PHONE, code: "12ab56" })).error,
+    ).toMatchObject({
+      status: 400,
+      code: "INVALID_INPUT",
+    });
+    const limited = await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    expect(limited.error).toMatchObject({ status: 429, code: "RATE_LIMITED", retryAfter: 60 });
+  });
+
+  it("creates exactly one session for concurrent right codes", async () => {
+    t = await setupAuth();
+    const { authClient } = t.client();
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    const code = t.sim.lastCode(PHONE) as string;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.client().authClient.whatsappOtp.verify({ phoneNumber: PHONE, code }),
+      ),
+    );
+    expect(results.filter((r) => r.error === null)).toHaveLength(1);
+    expect(t.db.session).toHaveLength(1);
+    expect(t.db.user).toHaveLength(1);
+  });
+
+  it("does not reset the phone's failure budget on a resend", async () => {
+    t = await setupAuth({
+      limits: { failuresPerPhone: { max: 3 }, sendsPerPhone: { cooldownSeconds: 0 } },
+    });
+    const { authClient } = t.client();
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    const wrong = (c: string) => (c === "000000" ? "111111" : "000000");
+    await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: wrong(t.sim.lastCode(PHONE) as string),
+    });
+    await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: wrong(t.sim.lastCode(PHONE) as string),
+    });
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    const third = await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: wrong(t.sim.lastCode(PHONE) as string),
+    });
+    expect(third.error).toMatchObject({ code: "INVALID_CODE", attemptsLeft: 0 });
+    const right = await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: t.sim.lastCode(PHONE) as string,
+    });
+    expect(right.error).toMatchObject({ status: 429, code: "TOO_MANY_ATTEMPTS" });
+  });
+
+  it("keeps only hashes in the database", async () => {
+    t = await setupAuth();
+    const { authClient } = t.client();
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    const code = t.sim.lastCode(PHONE) as string;
+    expect(t.db.verification.length).toBeGreaterThan(0);
+    const stored = JSON.stringify(t.db.verification);
+    expect(stored).not.toContain(`"${code}"`);
+    expect(stored).not.toMatch(new RegExp(`[^\\d]${code}[^\\d]`));
+  });
+
+  it("adds a number to a signed-in user, and refuses another user's number", async () => {
+    t = await setupAuth({ limits: { sendsPerPhone: { cooldownSeconds: 0 } } });
+    const alice = t.client().authClient;
+    await signIn(alice, PHONE);
+    const bob = t.client().authClient;
+    await signIn(bob, "+14155550102");
+    await bob.whatsappOtp.send({ phoneNumber: "+14155550103", purpose: "verify-phone" });
+    const changed = await bob.whatsappOtp.verifyPhone({
+      phoneNumber: "+14155550103",
+      code: t.sim.lastCode("+14155550103") as string,
+    });
+    expect(changed.data?.user).toMatchObject({ phoneNumber: "+14155550103" });
+    await bob.whatsappOtp.send({ phoneNumber: PHONE, purpose: "verify-phone" });
+    const taken = await bob.whatsappOtp.verifyPhone({
+      phoneNumber: PHONE,
+      code: t.sim.lastCode(PHONE) as string,
+    });
+    expect(taken.error).toMatchObject({ code: "PHONE_NUMBER_EXIST" });
+    const anonymous = t.client().authClient;
+    expect(
+      (await anonymous.whatsappOtp.verifyPhone({ phoneNumber: PHONE, code: "123456" })).error
+        ?.status,
+    ).toBe(401);
+  });
+
+  it("tracks delivery through the webhook and answers status", async () => {
+    t = await setupAuth();
+    const { authClient } = t.client();
+    const sent = await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    const messageId = sent.data?.messageId as string;
+    const post = (secret: string, body: unknown) =>
+      t.auth.handler(
+        new Request(`http://localhost:3000/api/auth/whatsapp-otp/webhook/${secret}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+      );
+    expect((await post("wrong", { ack: [] })).status).toBe(401);
+    const ok = await post(WEBHOOK_SECRET, { ack: [{ id: messageId, status: "delivered" }] });
+    expect(await ok.json()).toEqual({ updated: 1, ignored: 0 });
+    const status = await authClient.whatsappOtp.status({ query: { messageId } });
+    expect(status.data).toMatchObject({ status: "delivered" });
+    const unknown = await authClient.whatsappOtp.status({ query: { messageId: "wamid.none" } });
+    expect(unknown.error?.status).toBe(404);
+  });
+});
