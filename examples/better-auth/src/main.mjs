@@ -1,0 +1,98 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { whatsappOtp } from "@waotp/better-auth";
+import { oneMsg } from "@waotp/core";
+import { startOneMsgSimulator } from "@waotp/core/testing";
+import { betterAuth } from "better-auth";
+import { getMigrations } from "better-auth/db/migration";
+import { toNodeHandler } from "better-auth/node";
+import Database from "better-sqlite3";
+import express from "express";
+
+const PUBLIC = fileURLToPath(new URL("../public/", import.meta.url));
+
+/**
+ * Starts better-auth on SQLite with the WhatsApp OTP plugin, on the embedded 1MSG simulator unless
+ * ONEMSG_TOKEN is set. Resolves with the URL, the auth instance and a `close()`.
+ */
+export async function startExample(env = process.env, log = console.log) {
+  const simulator = env.ONEMSG_TOKEN ? undefined : await startOneMsgSimulator();
+  const channel = oneMsg(
+    simulator
+      ? {
+          baseUrl: simulator.url,
+          channelId: simulator.channelId,
+          token: simulator.token,
+          template: simulator.template,
+        }
+      : {
+          baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",
+          channelId: env.ONEMSG_CHANNEL_ID,
+          token: env.ONEMSG_TOKEN,
+          template: {
+            name: env.ONEMSG_TEMPLATE,
+            namespace: env.ONEMSG_NAMESPACE,
+            language: env.ONEMSG_LANGUAGE || "en",
+          },
+        },
+  );
+  const database = new Database(env.DATABASE_PATH || "better-auth.sqlite");
+  const port = Number(env.PORT || 3001);
+  const auth = betterAuth({
+    baseURL: `http://localhost:${port}`,
+    secret: env.BETTER_AUTH_SECRET || env.WAOTP_SECRET || randomBytes(32).toString("hex"),
+    database,
+    plugins: [
+      whatsappOtp({
+        channel,
+        ...(env.WAOTP_WEBHOOK_SECRET ? { webhookSecret: env.WAOTP_WEBHOOK_SECRET } : {}),
+      }),
+    ],
+  });
+  const { runMigrations } = await getMigrations(auth.options);
+  await runMigrations();
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.all("/api/auth/*splat", toNodeHandler(auth));
+  if (simulator) {
+    app.get("/demo/inbox", (req, res) => {
+      const phone = String(req.query.phone ?? "");
+      res.json({
+        messages: phone ? simulator.inbox(phone).map((m) => ({ text: m.text, code: m.code })) : [],
+      });
+    });
+  }
+  app.use(express.static(PUBLIC));
+
+  const server = await new Promise((resolve, reject) => {
+    const listening = app.listen(port, simulator ? "127.0.0.1" : undefined, () =>
+      resolve(listening),
+    );
+    listening.once("error", reject);
+  });
+  const url = `http://localhost:${server.address().port}`;
+  log(
+    simulator
+      ? `better-auth example on ${url} (simulator mode: no ONEMSG_TOKEN, codes go to the 1MSG simulator at ${simulator.url})`
+      : `better-auth example on ${url} (1MSG mode)`,
+  );
+  return {
+    url,
+    auth,
+    database,
+    simulator,
+    async close() {
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+      await simulator?.close();
+      database.close();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const example = await startExample();
+  for (const signal of ["SIGINT", "SIGTERM"])
+    process.once(signal, () => example.close().then(() => process.exit(0)));
+}
