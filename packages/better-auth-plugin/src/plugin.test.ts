@@ -205,3 +205,12 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     expect(unknown.error?.status).toBe(404);
   });
 });
+
+describe("whatsappOtp in better-auth's plugin registry", () => {
+  it("is found by id on the auth context", async () => {
+    t = await setupAuth();
+    const context = await t.auth.$context;
+    expect(context.hasPlugin("whatsapp-otp")).toBe(true);
+    expect(context.getPlugin("whatsapp-otp")?.id).toBe("whatsapp-otp");
+  });
+});

@@ -239,7 +239,14 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
       ),
     },
     $ERROR_CODES: WHATSAPP_OTP_ERROR_CODES,
+    options,
   } satisfies BetterAuthPlugin;
+}
+
+declare module "@better-auth/core" {
+  interface BetterAuthPluginRegistry<AuthOptions, Options> {
+    "whatsapp-otp": { creator: typeof whatsappOtp };
+  }
 }
 
 function digest(value: string): Buffer {
