@@ -1,0 +1,68 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { startExample } from "../src/main.mjs";
+
+let example;
+afterEach(async () => {
+  await example?.close();
+});
+
+it("signs in with a WhatsApp code into a Lucia session, valid until log out", async () => {
+  const lines = [];
+  const dir = mkdtempSync(join(tmpdir(), "waotp-lucia-"));
+  example = await startExample({ PORT: "0", DATABASE_PATH: join(dir, "lucia.sqlite") }, (l) =>
+    lines.push(l),
+  );
+  expect(lines[0]).toMatch(/simulator mode/);
+  let cookie = "";
+  const call = async (method, path, body) => {
+    const response = await fetch(`${example.url}${path}`, {
+      method,
+      headers: { ...(body ? { "content-type": "application/json" } : {}), cookie },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    for (const header of response.headers.getSetCookie()) cookie = header.split(";")[0];
+    return { status: response.status, body: await response.json() };
+  };
+
+  expect((await call("GET", "/api/me")).status).toBe(401);
+  expect((await call("POST", "/api/send", { phone: "+44 20 7946 0958" })).status).toBe(200);
+  const code = example.simulator.lastCode("+442079460958");
+  const wrong = await call("POST", "/api/login", {
+    phone: "+442079460958",
+    code: code === "000000" ? "111111" : "000000",
+  });
+  expect(wrong.body.error).toMatchObject({ reason: "INVALID_CODE", attemptsLeft: 4 });
+  expect((await call("POST", "/api/login", { phone: "+442079460958", code })).status).toBe(200);
+  expect(cookie).toMatch(/^auth_session=\w+/);
+  const sessionCookie = cookie;
+
+  const me = await call("GET", "/api/me");
+  expect(me).toMatchObject({ status: 200, body: { phone: "+442079460958" } });
+  expect(example.db.prepare("select count(*) as n from session").get().n).toBe(1);
+
+  await call("POST", "/api/logout", {});
+  expect((await call("GET", "/api/me")).status).toBe(401);
+  cookie = sessionCookie;
+  expect((await call("GET", "/api/me")).status).toBe(401);
+});
+
+it("answers bad input with 4xx codes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waotp-lucia-"));
+  example = await startExample({ PORT: "0", DATABASE_PATH: join(dir, "lucia.sqlite") }, () => {});
+  const send = await fetch(`${example.url}/api/send`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ phone: 12 }),
+  });
+  expect(send.status).toBe(400);
+  expect((await send.json()).error.code).toBe("INVALID_PHONE");
+  const login = await fetch(`${example.url}/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ phone: "+442079460958", code: "abc" }),
+  });
+  expect(login.status).toBe(400);
+});

@@ -1,0 +1,173 @@
+import { randomBytes } from "node:crypto";
+import { createOtp, isOtpError, oneMsg } from "@waotp/core";
+import { startOneMsgSimulator } from "@waotp/core/testing";
+import { WhatsAppOtpStrategy } from "@waotp/passport";
+import express from "express";
+import session from "express-session";
+import { Passport } from "passport";
+
+const esc = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Starts the Passport example; resolves with its URL, the simulator (if any) and `close()`. */
+export async function startExample(env = process.env, log = console.log) {
+  const simulator = env.ONEMSG_TOKEN ? undefined : await startOneMsgSimulator();
+  const channel = oneMsg(
+    simulator
+      ? {
+          baseUrl: simulator.url,
+          channelId: simulator.channelId,
+          token: simulator.token,
+          template: simulator.template,
+        }
+      : {
+          baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",
+          channelId: env.ONEMSG_CHANNEL_ID,
+          token: env.ONEMSG_TOKEN,
+          template: {
+            name: env.ONEMSG_TEMPLATE,
+            namespace: env.ONEMSG_NAMESPACE,
+            language: env.ONEMSG_LANGUAGE || "en",
+          },
+        },
+  );
+  const secret = env.WAOTP_SECRET || randomBytes(32).toString("hex");
+  const otp = createOtp({ secret, channel });
+
+  // The app's users: found or created by the phone the code proved.
+  const users = new Map();
+  const passport = new Passport();
+  passport.use(
+    new WhatsAppOtpStrategy({
+      otp,
+      verify: async (phone) => {
+        if (!users.has(phone)) users.set(phone, { id: `user-${users.size + 1}`, phone });
+        return users.get(phone);
+      },
+    }),
+  );
+  passport.serializeUser((user, done) => done(null, user.phone));
+  passport.deserializeUser((phone, done) => done(null, users.get(phone) ?? false));
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(express.urlencoded({ extended: false, limit: "2kb" }));
+  app.use(
+    session({
+      secret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: "lax" },
+    }),
+  );
+  app.use(passport.initialize());
+  app.use(passport.session());
+
+  const page = (title, body) => `<!doctype html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}
+label{display:block;font-weight:600;margin:.8rem 0 .3rem}input,button{font:inherit;width:100%;padding:.6rem;box-sizing:border-box}
+button{margin-top:.8rem;background:#008069;color:#fff;border:0;border-radius:8px}.error{color:#b3261e}
+.whatsapp{background:#efeae2;padding:.7rem;border-radius:8px}</style><h1>${esc(title)}</h1>${body}</html>`;
+
+  const phoneForm = (error = "") =>
+    page(
+      "Sign in with WhatsApp",
+      `<form method="post" action="/send-code"><label for="phone">Phone number</label>
+<input id="phone" name="phone" type="tel" autocomplete="tel" placeholder="+1 415 555 0101" required autofocus>
+<p class="error" role="alert">${esc(error)}</p><button>Send code</button></form>`,
+    );
+
+  const codeForm = (phone, error = "") => {
+    const last = simulator?.inbox(phone).at(-1);
+    return page(
+      "Enter the code",
+      `<form method="post" action="/login"><input type="hidden" name="phone" value="${esc(phone)}">
+<p>We sent a code to <strong>${esc(phone)}</strong>.</p>
+${last ? `<p class="whatsapp" aria-label="Simulated WhatsApp message">${esc(last.text)}</p>` : ""}
+<label for="code">Code</label><input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="6" required autofocus>
+<p class="error" role="alert">${esc(error)}</p><button>Sign in</button></form>`,
+    );
+  };
+
+  app.get("/", (req, res) => (req.user ? res.redirect("/account") : res.send(phoneForm())));
+
+  app.post("/send-code", async (req, res, next) => {
+    try {
+      const sent = await otp.send({ phone: String(req.body.phone ?? ""), ip: req.ip });
+      res.send(codeForm(sent.phone));
+    } catch (error) {
+      if (isOtpError(error) && error.status < 500)
+        return res.status(error.status).send(phoneForm(error.message));
+      next(error);
+    }
+  });
+
+  app.post("/login", (req, res, next) => {
+    passport.authenticate("whatsapp-otp", (error, user, info) => {
+      if (error) return next(error);
+      if (!user) {
+        const detail = info.attemptsLeft !== undefined ? ` ${info.attemptsLeft} tries left.` : "";
+        return res
+          .status(info.status)
+          .send(codeForm(String(req.body.phone ?? ""), `${info.message}${detail}`));
+      }
+      // Passport 0.7 gives the session a new id here.
+      req.login(user, (loginError) => (loginError ? next(loginError) : res.redirect("/account")));
+    })(req, res, next);
+  });
+
+  app.get("/account", (req, res) => {
+    if (!req.user) return res.status(401).send(phoneForm("Sign in first."));
+    res.send(
+      page(
+        "Your account",
+        `<p>Signed in as <strong>${esc(req.user.phone)}</strong> (${esc(req.user.id)}).</p>
+<form method="post" action="/logout"><button>Log out</button></form>`,
+      ),
+    );
+  });
+
+  app.post("/logout", (req, res, next) => {
+    req.logout((error) => (error ? next(error) : res.redirect("/")));
+  });
+
+  app.use((error, _req, res, _next) => {
+    res
+      .status(500)
+      .send(
+        page(
+          "Something went wrong",
+          `<p>${esc(isOtpError(error) ? error.message : "Try again in a moment.")}</p>`,
+        ),
+      );
+  });
+
+  const port = Number(env.PORT || 3002);
+  const server = await new Promise((resolve, reject) => {
+    const listening = app.listen(port, simulator ? "127.0.0.1" : undefined, () =>
+      resolve(listening),
+    );
+    listening.once("error", reject);
+  });
+  const url = `http://localhost:${server.address().port}`;
+  log(
+    simulator
+      ? `Passport example on ${url} (simulator mode: no ONEMSG_TOKEN, codes go to the 1MSG simulator at ${simulator.url})`
+      : `Passport example on ${url} (1MSG mode)`,
+  );
+  return {
+    url,
+    simulator,
+    async close() {
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+      await simulator?.close();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const example = await startExample();
+  for (const signal of ["SIGINT", "SIGTERM"])
+    process.once(signal, () => example.close().then(() => process.exit(0)));
+}
