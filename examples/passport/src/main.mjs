@@ -59,6 +59,16 @@ export async function startExample(env = process.env, log = console.log) {
       cookie: { httpOnly: true, sameSite: "lax" },
     }),
   );
+  // Forms post only from this site: a cross-site form could otherwise sign a visitor in to the sender's account.
+  app.use((req, res, next) => {
+    if (req.method !== "POST") return next();
+    const origin = req.get("origin");
+    const crossSite = req.get("sec-fetch-site") === "cross-site";
+    if (crossSite || (origin && origin !== `${req.protocol}://${req.get("host")}`)) {
+      return res.status(403).send("Cross-site form posts are refused.");
+    }
+    next();
+  });
   app.use(passport.initialize());
   app.use(passport.session());
 
@@ -77,8 +87,9 @@ button{margin-top:.8rem;background:#008069;color:#fff;border:0;border-radius:8px
 <p class="error" role="alert">${esc(error)}</p><button>Send code</button></form>`,
     );
 
-  const codeForm = (phone, error = "") => {
-    const last = simulator?.inbox(phone).at(-1);
+  // The simulated WhatsApp message is shown right after sending, to whoever asked for it.
+  const codeForm = (phone, error = "", showMessage = false) => {
+    const last = showMessage ? simulator?.inbox(phone).at(-1) : undefined;
     return page(
       "Enter the code",
       `<form method="post" action="/login"><input type="hidden" name="phone" value="${esc(phone)}">
@@ -93,8 +104,9 @@ ${last ? `<p class="whatsapp" aria-label="Simulated WhatsApp message">${esc(last
 
   app.post("/send-code", async (req, res, next) => {
     try {
-      const sent = await otp.send({ phone: String(req.body.phone ?? ""), ip: req.ip });
-      res.send(codeForm(sent.phone));
+      const sent = await otp.send({ phone: String(req.body?.phone ?? ""), ip: req.ip });
+      req.session.pendingPhone = sent.phone;
+      res.send(codeForm(sent.phone, "", true));
     } catch (error) {
       if (isOtpError(error) && error.status < 500)
         return res.status(error.status).send(phoneForm(error.message));
@@ -109,7 +121,7 @@ ${last ? `<p class="whatsapp" aria-label="Simulated WhatsApp message">${esc(last
         const detail = info.attemptsLeft !== undefined ? ` ${info.attemptsLeft} tries left.` : "";
         return res
           .status(info.status)
-          .send(codeForm(String(req.body.phone ?? ""), `${info.message}${detail}`));
+          .send(codeForm(String(req.body?.phone ?? ""), `${info.message}${detail}`));
       }
       // Passport 0.7 gives the session a new id here.
       req.login(user, (loginError) => (loginError ? next(loginError) : res.redirect("/account")));

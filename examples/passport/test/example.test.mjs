@@ -55,16 +55,39 @@ it("signs in with a WhatsApp code through Passport, keeps the session, and logs 
   expect(wrong.status).toBe(401);
   expect(wrong.text).toMatch(/The code is not right\. 4 tries left\./);
 
-  const before = (await go("GET", "/")).cookies["connect.sid"];
+  const before = sent.cookies["connect.sid"];
+  expect(before).toBeTruthy();
   const login = await go("POST", "/login", { phone: "+14155550101", code });
   expect(login).toMatchObject({ status: 302, location: "/account" });
   expect(login.cookies["connect.sid"]).not.toBe(before);
+  // The pre-login session id is worth nothing afterwards.
+  const planted = await fetch(`${example.url}/account`, {
+    headers: { cookie: `connect.sid=${before}` },
+  });
+  expect(planted.status).toBe(401);
   const account = await go("GET", "/account");
   expect(account.status).toBe(200);
   expect(account.text).toContain("+14155550101");
 
   expect((await go("POST", "/logout", {})).location).toBe("/");
   expect((await go("GET", "/account")).status).toBe(401);
+});
+
+it("refuses cross-site posts and answers empty bodies without a 500", async () => {
+  example = await startExample({ PORT: "0" }, () => {});
+  const cross = await fetch(`${example.url}/login`, {
+    method: "POST",
+    headers: {
+      origin: "https://evil.example",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: "phone=%2B14155550101&code=123456",
+  });
+  expect(cross.status).toBe(403);
+  for (const path of ["/login", "/send-code"]) {
+    const empty = await fetch(`${example.url}${path}`, { method: "POST" });
+    expect(empty.status).toBeLessThan(500);
+  }
 });
 
 it("shows a refusal in the form, not an error page", async () => {

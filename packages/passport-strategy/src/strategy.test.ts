@@ -29,7 +29,7 @@ function setup(
   passport.use(
     new WhatsAppOtpStrategy<User>({
       otp,
-      verify: async (phone: string) => {
+      verify: async (phone) => {
         const user = users.get(phone) ?? { id: `u${users.size + 1}`, phone };
         users.set(phone, user);
         return user;
@@ -69,9 +69,10 @@ function setup(
     await otp.send({ phone });
     return channel.lastCode(phone) as string;
   };
-  return { app, otp, channel, users, code };
+  return { app, otp, channel, users, code, passport };
 }
 
+const passport_ = (t: ReturnType<typeof setup>) => t.passport;
 const wrong = (code: string) => (code === "000000" ? "111111" : "000000");
 
 describe("WhatsAppOtpStrategy with real passport and express-session", () => {
@@ -113,7 +114,7 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
         .send({ phone: PHONE, code: wrong(code) });
     const locked = await request(t.app).post("/login").send({ phone: PHONE, code });
     expect(locked.status).toBe(429);
-    expect(locked.headers["retry-after"]).toBe("0");
+    expect(locked.headers["retry-after"]).toBeUndefined();
     const told = await request(t.app).post("/login-json").send({ phone: PHONE, code });
     expect(told.body.error).toMatchObject({ reason: "TOO_MANY_ATTEMPTS", status: 429 });
   });
@@ -155,7 +156,11 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     const unhandled = vi.fn();
     process.on("unhandledRejection", unhandled);
     const t = setup({
-      strategy: { verify: async () => Promise.reject(new Error("users db down")) },
+      strategy: {
+        verify: async (): Promise<User> => {
+          throw new Error("users db down");
+        },
+      },
     });
     const res = await request(t.app)
       .post("/login")
@@ -201,6 +206,67 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     expect(unknown.body.error).toMatchObject({ reason: "USER_NOT_FOUND", status: 401 });
   });
 
+  it("reports an error thrown by the app's own callback once, to Express", async () => {
+    const t = setup();
+    const calls: unknown[] = [];
+    t.app.post("/throwing", (req, res, next) => {
+      passport_(t).authenticate("whatsapp-otp", (error: unknown, user: unknown) => {
+        calls.push(error ?? user);
+        throw new Error("callback bug");
+      })(req, res, next);
+    });
+    t.app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(500).json({ late: error.message });
+    });
+    const res = await request(t.app)
+      .post("/throwing")
+      .send({ phone: PHONE, code: await t.code() });
+    expect(res.status).toBe(500);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("takes verify functions whatever their declared parameters", async () => {
+    const helpers = [
+      async (phone: string, _context?: unknown) => ({ id: "a", phone }),
+      (...args: unknown[]) =>
+        (args[1] as (e: unknown, u: User) => void)(null, { id: "b", phone: args[0] as string }),
+      (phone: string, done: (e: unknown, u?: User) => void = () => {}) =>
+        done(null, { id: "c", phone }),
+    ];
+    for (const verify of helpers) {
+      const t = setup({ strategy: { verify: verify as never } });
+      const res = await request(t.app)
+        .post("/login")
+        .send({ phone: PHONE, code: await t.code() });
+      expect(res.status).toBe(200);
+    }
+  });
+
+  it("checks the code against its purpose, and refuses a malformed purpose up front", async () => {
+    const t = setup({ strategy: { purpose: "step-up" } });
+    const loginCode = await t.code();
+    expect(
+      (await request(t.app).post("/login").send({ phone: PHONE, code: loginCode })).status,
+    ).toBe(401);
+    await t.otp.send({ phone: "+14155550102", purpose: "step-up" });
+    const stepUp = t.channel.lastCode("+14155550102") as string;
+    expect(
+      (await request(t.app).post("/login").send({ phone: "+14155550102", code: stepUp })).status,
+    ).toBe(200);
+    expect(() => setup({ strategy: { purpose: "step up" } })).toThrow(/purpose/);
+  });
+
+  it("sends Retry-After with the phone's lockout, and none when only a new code helps", async () => {
+    const t = setup({ otp: { limits: { failuresPerPhone: { max: 1 } } } });
+    const code = await t.code();
+    await request(t.app)
+      .post("/login")
+      .send({ phone: PHONE, code: wrong(code) });
+    const blocked = await request(t.app).post("/login").send({ phone: PHONE, code });
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers["retry-after"]).toBe("86400");
+  });
+
   it("makes a store outage an error, not a failure", async () => {
     const store = memoryStore();
     const t = setup({ otp: { store: store as Store } });
@@ -221,7 +287,7 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
       name: "wa",
       phoneField: "tel",
       codeField: "otp",
-      verify: async (phone: string) => ({ phone }),
+      verify: async (phone) => ({ phone }),
     });
     expect(strategy.name).toBe("wa");
     const passport = new Passport();
@@ -239,8 +305,10 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
 
   it("is usable from CommonJS", () => {
     const require = createRequire(import.meta.url);
-    const cjs = require("../dist/index.cjs") as { WhatsAppOtpStrategy: unknown };
-    expect(typeof cjs.WhatsAppOtpStrategy).toBe("function");
+    const cjs = require("../dist/index.cjs") as { WhatsAppOtpStrategy: typeof WhatsAppOtpStrategy };
+    const otp = createOtp({ secret: SECRET, channel: createTestChannel() });
+    const strategy = new cjs.WhatsAppOtpStrategy({ otp, verify: async (phone) => ({ phone }) });
+    expect(strategy.name).toBe("whatsapp-otp");
   });
 
   it("refuses to be built without the engine or verify", () => {

@@ -1,14 +1,14 @@
-import { isOtpError, type Otp, type VerifyFailureReason } from "@waotp/core";
+import { isOtpError, type Otp, OtpError, type VerifyFailureReason } from "@waotp/core";
 import { Strategy as CustomStrategy } from "passport-custom";
 
-// Express-like request: what the strategy reads. Kept structural so no framework types leak in.
+// What the strategy reads from a request: kept structural so no framework types leak in.
 interface RequestLike {
   body?: unknown;
-  ip?: string;
   res?: { setHeader(name: string, value: string): unknown };
+  next?: (error?: unknown) => void;
 }
 
-/** Why a sign-in failed, as Passport's `info` (and `req.authInfo`-style flash messages) see it. */
+/** Why a sign-in failed, as Passport's `info` sees it. */
 export interface WhatsAppOtpFailure {
   reason: VerifyFailureReason | "INVALID_PHONE" | "INVALID_INPUT" | "USER_NOT_FOUND";
   message: string;
@@ -18,16 +18,24 @@ export interface WhatsAppOtpFailure {
   retryAfter?: number;
 }
 
-export type VerifyDone<User> = (error: unknown, user?: User | false, info?: unknown) => void;
+export type VerifyDone<User> = (error: unknown, user?: User | false | null) => void;
 
-/** Finds or creates the user for a verified phone (E.164): with a `done` callback, or async. */
-export type VerifyPhone<User> =
-  | ((phone: string, done: VerifyDone<User>) => void)
-  | ((phone: string) => Promise<User | false | null | undefined>);
+type MaybeUser<User> = User | false | null | undefined;
 
-export type VerifyPhoneWithRequest<User, Req> =
-  | ((req: Req, phone: string, done: VerifyDone<User>) => void)
-  | ((req: Req, phone: string) => Promise<User | false | null | undefined>);
+/**
+ * Finds or creates the user for a verified phone (E.164). Call `done(err, user)`, or return a
+ * promise of the user; either works, and `false` or `null` means no user.
+ */
+export type VerifyPhone<User> = (
+  phone: string,
+  done: VerifyDone<User>,
+) => void | Promise<MaybeUser<User>>;
+
+export type VerifyPhoneWithRequest<User, Req> = (
+  req: Req,
+  phone: string,
+  done: VerifyDone<User>,
+) => void | Promise<MaybeUser<User>>;
 
 interface BaseOptions {
   /** The engine from `createOtp`. */
@@ -53,23 +61,27 @@ export interface WhatsAppOtpStrategyOptionsWithRequest<User, Req = RequestLike>
   passReqToCallback: true;
 }
 
-const MESSAGES: Record<WhatsAppOtpFailure["reason"], string> = {
-  INVALID_CODE: "The code is not right.",
-  EXPIRED: "The code has expired.",
-  TOO_MANY_ATTEMPTS: "Too many wrong codes.",
-  NO_PENDING_CODE: "No code is waiting for this number.",
-  INVALID_PHONE: "The phone number is not valid.",
-  INVALID_INPUT: "Give a phone number and the code.",
-  USER_NOT_FOUND: "No account uses this phone number.",
+const FAILURES: Record<WhatsAppOtpFailure["reason"], { message: string; status: number }> = {
+  INVALID_CODE: { message: "The code is not right.", status: 401 },
+  EXPIRED: { message: "The code has expired.", status: 401 },
+  NO_PENDING_CODE: { message: "No code is waiting for this number.", status: 401 },
+  USER_NOT_FOUND: { message: "No account uses this phone number.", status: 401 },
+  TOO_MANY_ATTEMPTS: { message: "Too many wrong codes.", status: 429 },
+  INVALID_PHONE: { message: "The phone number is not valid.", status: 400 },
+  INVALID_INPUT: { message: "Give a phone number and the code.", status: 400 },
 };
+
+const PURPOSE = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
+
+type Outcome<User> = { user: User } | { failure: WhatsAppOtpFailure };
 
 /**
  * Passport strategy `whatsapp-otp`: reads the phone and code from the request body, verifies the
  * code with the core, and hands the verified phone to `verify` to find or create the user.
  *
  * Wrong, expired and exhausted codes are Passport failures whose `info.reason` tells them apart;
- * `TOO_MANY_ATTEMPTS` fails with status 429 and a `Retry-After` header. A store or 1MSG outage, or
- * an error (or rejected promise) from `verify`, is a Passport error, not a failure.
+ * `TOO_MANY_ATTEMPTS` fails with status 429 (and `Retry-After` when the wait is known). A store or
+ * 1MSG outage, or an error (or rejected promise) from `verify`, is a Passport error.
  *
  * @example
  * passport.use(new WhatsAppOtpStrategy({ otp, verify: async (phone) => users.findOrCreate({ phone }) }));
@@ -82,62 +94,86 @@ export class WhatsAppOtpStrategy<
   constructor(
     options: WhatsAppOtpStrategyOptions<User> | WhatsAppOtpStrategyOptionsWithRequest<User, Req>,
   ) {
-    const { otp, verify } = options;
+    const { otp, verify } = options ?? {};
     if (typeof otp?.verify !== "function" || typeof verify !== "function") {
       throw new TypeError(
         "WhatsAppOtpStrategy needs `otp` (from createOtp) and a `verify` function.",
       );
     }
+    if (options.purpose !== undefined && !PURPOSE.test(options.purpose)) {
+      throw new OtpError(
+        "CONFIG_INVALID",
+        "`purpose` must be 1 to 32 letters, digits, '_', '.' or '-'.",
+      );
+    }
     const phoneField = options.phoneField ?? "phone";
     const codeField = options.codeField ?? "code";
 
-    super((req: unknown, done: VerifyDone<User>) => {
-      const request = req as unknown as Req;
-      const fail = (failure: WhatsAppOtpFailure) => {
-        if (failure.status === 429)
-          request.res?.setHeader("Retry-After", String(failure.retryAfter ?? 0));
-        done(null, false, failure);
-      };
-      (async () => {
-        const body = (
-          typeof request.body === "object" && request.body !== null ? request.body : {}
-        ) as Record<string, unknown>;
-        const phone = body[phoneField];
-        const code = body[codeField];
-        if (typeof phone !== "string" || typeof code !== "string") {
-          return fail(failure("INVALID_INPUT"));
+    async function decide(req: Req): Promise<Outcome<User>> {
+      const body =
+        typeof req.body === "object" && req.body !== null
+          ? (req.body as Record<string, unknown>)
+          : {};
+      const phone = body[phoneField];
+      const code = body[codeField];
+      if (typeof phone !== "string" || typeof code !== "string")
+        return { failure: failure("INVALID_INPUT") };
+      let result: Awaited<ReturnType<Otp["verify"]>>;
+      try {
+        result = await otp.verify({
+          phone,
+          code,
+          ...(options.purpose ? { purpose: options.purpose } : {}),
+        });
+      } catch (error) {
+        // Bad input is the user's failure; anything else (store, configuration) is an error.
+        if (
+          isOtpError(error) &&
+          (error.code === "INVALID_PHONE" || error.code === "INVALID_INPUT")
+        ) {
+          return { failure: failure(error.code) };
         }
-        let result: Awaited<ReturnType<Otp["verify"]>>;
-        try {
-          result = await otp.verify({
-            phone,
-            code,
-            ...(options.purpose ? { purpose: options.purpose } : {}),
-          });
-        } catch (error) {
-          // Bad input is the user's failure; anything else (store, config) is an error.
-          if (
-            isOtpError(error) &&
-            (error.code === "INVALID_PHONE" || error.code === "INVALID_INPUT")
-          ) {
-            return fail(failure(error.code));
+        throw error;
+      }
+      if (!result.ok) {
+        const { reason, ok: _ok, ...fields } = result;
+        return { failure: { ...failure(reason), ...fields } };
+      }
+      const user = await callVerify(options, req, result.phone);
+      return user ? { user } : { failure: failure("USER_NOT_FOUND") };
+    }
+
+    super((req: unknown, done: (error: unknown, user?: unknown, info?: unknown) => void) => {
+      const request = req as Req;
+      decide(request).then(
+        (outcome) => {
+          // Outside the promise chain's error path: a throw from Passport's callback is not a second done().
+          try {
+            if ("user" in outcome) return done(null, outcome.user);
+            const { failure: info } = outcome;
+            if (info.status === 429 && info.retryAfter !== undefined) {
+              request.res?.setHeader("Retry-After", String(info.retryAfter));
+            }
+            done(null, false, info);
+          } catch (error) {
+            reportLate(request, error);
           }
-          throw error;
-        }
-        if (!result.ok) {
-          const { reason, ok: _ok, ...fields } = result;
-          return fail({ ...failure(reason), ...fields });
-        }
-        const user = await callVerify(options, request, result.phone);
-        if (!user) return fail(failure("USER_NOT_FOUND"));
-        done(null, user);
-      })().catch((error: unknown) => done(error));
+        },
+        (error: unknown) => {
+          try {
+            done(error);
+          } catch (late) {
+            reportLate(request, late);
+          }
+        },
+      );
     });
     (this as unknown as { name: string }).name = options.name ?? "whatsapp-otp";
   }
 
   override authenticate(req: AuthenticateRequest, options?: object): void {
     // passport-custom reports every failure as 401; ours carry their own status (429 for lockouts).
+    // `this` is Passport's per-request copy of the strategy, so the override stays with this request.
     const self = this as unknown as { fail(challenge: unknown, status?: number): void };
     const fail = self.fail.bind(self);
     self.fail = (challenge, status) =>
@@ -148,36 +184,35 @@ export class WhatsAppOtpStrategy<
 
 type AuthenticateRequest = Parameters<InstanceType<typeof CustomStrategy>["authenticate"]>[0];
 
-const STATUS: Record<WhatsAppOtpFailure["reason"], number> = {
-  INVALID_CODE: 401,
-  EXPIRED: 401,
-  NO_PENDING_CODE: 401,
-  USER_NOT_FOUND: 401,
-  TOO_MANY_ATTEMPTS: 429,
-  INVALID_PHONE: 400,
-  INVALID_INPUT: 400,
-};
-
 function failure(reason: WhatsAppOtpFailure["reason"]): WhatsAppOtpFailure {
-  return { reason, message: MESSAGES[reason], status: STATUS[reason] };
+  return { reason, ...FAILURES[reason] };
 }
 
-/** Calls the app's verify in whichever style it was written, as a promise. */
+/** An error thrown by the app's own Passport callback: Express's next() if there is one, else uncaught. */
+function reportLate(req: RequestLike, error: unknown): void {
+  if (typeof req.next === "function") req.next(error);
+  else
+    setImmediate(() => {
+      throw error;
+    });
+}
+
+/**
+ * Calls the app's verify with `done` always passed: a returned promise settles it, otherwise `done`
+ * does, whichever comes first.
+ */
 function callVerify<User, Req>(
   options: WhatsAppOtpStrategyOptions<User> | WhatsAppOtpStrategyOptionsWithRequest<User, Req>,
   req: Req,
   phone: string,
-): Promise<User | false | null | undefined> {
+): Promise<MaybeUser<User>> {
   return new Promise((resolve, reject) => {
     const done: VerifyDone<User> = (error, user) => (error ? reject(error) : resolve(user));
-    const args: unknown[] = options.passReqToCallback ? [req, phone] : [phone];
-    const fn = options.verify as (...args: unknown[]) => unknown;
-    const expectsDone = fn.length > args.length;
-    try {
-      const returned = fn(...args, ...(expectsDone ? [done] : []));
-      if (!expectsDone) Promise.resolve(returned as Promise<User>).then(resolve, reject);
-    } catch (error) {
-      reject(error);
+    const returned = options.passReqToCallback
+      ? options.verify(req, phone, done)
+      : (options.verify as VerifyPhone<User>)(phone, done);
+    if (returned && typeof (returned as Promise<MaybeUser<User>>).then === "function") {
+      (returned as Promise<MaybeUser<User>>).then(resolve, reject);
     }
   });
 }
