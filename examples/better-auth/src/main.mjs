@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { whatsappOtp } from "@waotp/better-auth";
-import { oneMsg } from "@waotp/core";
-import { startOneMsgSimulator } from "@waotp/core/testing";
+import { channelFromEnv } from "@waotp/core/testing";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
@@ -16,26 +15,7 @@ const PUBLIC = fileURLToPath(new URL("../public/", import.meta.url));
  * ONEMSG_TOKEN is set. Resolves with the URL, the auth instance and a `close()`.
  */
 export async function startExample(env = process.env, log = console.log) {
-  const simulator = env.ONEMSG_TOKEN ? undefined : await startOneMsgSimulator();
-  const channel = oneMsg(
-    simulator
-      ? {
-          baseUrl: simulator.url,
-          channelId: simulator.channelId,
-          token: simulator.token,
-          template: simulator.template,
-        }
-      : {
-          baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",
-          channelId: env.ONEMSG_CHANNEL_ID,
-          token: env.ONEMSG_TOKEN,
-          template: {
-            name: env.ONEMSG_TEMPLATE,
-            namespace: env.ONEMSG_NAMESPACE,
-            language: env.ONEMSG_LANGUAGE || "en",
-          },
-        },
-  );
+  const { channel, simulator } = await channelFromEnv(env);
   const database = new Database(env.DATABASE_PATH || "better-auth.sqlite");
   const port = Number(env.PORT || 3001);
   const auth = betterAuth({

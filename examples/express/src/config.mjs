@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { oneMsgOptionsFromEnv } from "@waotp/core";
 
 /**
  * Reads the demo's settings from the environment (names as in the project's DESIGN). With no
@@ -22,24 +23,6 @@ export function readConfig(env = process.env) {
       "WAOTP_WEBHOOK_SECRET is required with real 1MSG: it goes in the webhook URL you register.",
     );
   }
-  const oneMsg = env.ONEMSG_TOKEN
-    ? {
-        baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",
-        channelId: required(env, "ONEMSG_CHANNEL_ID"),
-        token: env.ONEMSG_TOKEN,
-        template: {
-          name: required(env, "ONEMSG_TEMPLATE"),
-          namespace: required(env, "ONEMSG_NAMESPACE"),
-          language: env.ONEMSG_LANGUAGE || "en",
-        },
-      }
-    : undefined;
+  const oneMsg = env.ONEMSG_TOKEN ? oneMsgOptionsFromEnv(env) : undefined;
   return { secret, webhookSecret, port, oneMsg, generated, redisUrl: env.REDIS_URL || undefined };
-}
-
-function required(env, name) {
-  const value = env[name];
-  if (!value)
-    throw new Error(`${name} is required when ONEMSG_TOKEN is set (see the 1MSG dashboard).`);
-  return value;
 }

@@ -1,22 +1,12 @@
-import { createOtp, oneMsg } from "@waotp/core";
-import { startOneMsgSimulator } from "@waotp/core/testing";
+import { createOtp } from "@waotp/core";
+import { channelFromEnv } from "@waotp/core/testing";
 import { createDemoApp } from "./app.mjs";
 import { readConfig } from "./config.mjs";
 
 /** Starts the demo; resolves with its URL and a `close()` that stops everything it started. */
 export async function startDemo(env = process.env, log = console.log, otpOptions = {}) {
   const config = readConfig(env);
-  const simulator = config.oneMsg ? undefined : await startOneMsgSimulator();
-  const channel = oneMsg(
-    simulator
-      ? {
-          baseUrl: simulator.url,
-          channelId: simulator.channelId,
-          token: simulator.token,
-          template: simulator.template,
-        }
-      : config.oneMsg,
-  );
+  const { channel, simulator } = await channelFromEnv(env);
   const otp = createOtp({ secret: config.secret, channel, ...otpOptions });
   const app = createDemoApp({
     otp,

@@ -165,6 +165,6 @@ describe("the demo against a 1MSG endpoint", () => {
     );
     await expect(
       startDemo({ PORT: "0", ONEMSG_TOKEN: "t", WAOTP_WEBHOOK_SECRET: "w".repeat(20) }, () => {}),
-    ).rejects.toThrow(/ONEMSG_CHANNEL_ID is required/);
+    ).rejects.toThrow(/Set ONEMSG_CHANNEL_ID/);
   });
 });

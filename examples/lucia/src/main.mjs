@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BetterSqlite3Adapter } from "@lucia-auth/adapter-sqlite";
-import { createOtp, isOtpError, oneMsg } from "@waotp/core";
-import { startOneMsgSimulator } from "@waotp/core/testing";
+import { createOtp, isOtpError } from "@waotp/core";
+import { channelFromEnv } from "@waotp/core/testing";
 import Database from "better-sqlite3";
 import express from "express";
 import { generateIdFromEntropySize, Lucia } from "lucia";
@@ -24,26 +24,7 @@ function openDatabase(path) {
 
 /** Starts the Lucia example; resolves with its URL, database, simulator (if any) and `close()`. */
 export async function startExample(env = process.env, log = console.log) {
-  const simulator = env.ONEMSG_TOKEN ? undefined : await startOneMsgSimulator();
-  const channel = oneMsg(
-    simulator
-      ? {
-          baseUrl: simulator.url,
-          channelId: simulator.channelId,
-          token: simulator.token,
-          template: simulator.template,
-        }
-      : {
-          baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",
-          channelId: env.ONEMSG_CHANNEL_ID,
-          token: env.ONEMSG_TOKEN,
-          template: {
-            name: env.ONEMSG_TEMPLATE,
-            namespace: env.ONEMSG_NAMESPACE,
-            language: env.ONEMSG_LANGUAGE || "en",
-          },
-        },
-  );
+  const { channel, simulator } = await channelFromEnv(env);
   const otp = createOtp({ secret: env.WAOTP_SECRET || randomBytes(32).toString("hex"), channel });
   const db = openDatabase(env.DATABASE_PATH || "lucia.sqlite");
   const lucia = new Lucia(new BetterSqlite3Adapter(db, { user: "user", session: "session" }), {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createOtp, isOtpError, oneMsg } from "@waotp/core";
-import { startOneMsgSimulator } from "@waotp/core/testing";
+import { createOtp, isOtpError } from "@waotp/core";
+import { channelFromEnv } from "@waotp/core/testing";
 import { WhatsAppOtpStrategy } from "@waotp/passport";
 import express from "express";
 import session from "express-session";
@@ -10,26 +10,7 @@ const esc = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(
 
 /** Starts the Passport example; resolves with its URL, the simulator (if any) and `close()`. */
 export async function startExample(env = process.env, log = console.log) {
-  const simulator = env.ONEMSG_TOKEN ? undefined : await startOneMsgSimulator();
-  const channel = oneMsg(
-    simulator
-      ? {
-          baseUrl: simulator.url,
-          channelId: simulator.channelId,
-          token: simulator.token,
-          template: simulator.template,
-        }
-      : {
-          baseUrl: env.ONEMSG_API_URL || "https://api.1msg.io",
-          channelId: env.ONEMSG_CHANNEL_ID,
-          token: env.ONEMSG_TOKEN,
-          template: {
-            name: env.ONEMSG_TEMPLATE,
-            namespace: env.ONEMSG_NAMESPACE,
-            language: env.ONEMSG_LANGUAGE || "en",
-          },
-        },
-  );
+  const { channel, simulator } = await channelFromEnv(env);
   const secret = env.WAOTP_SECRET || randomBytes(32).toString("hex");
   const otp = createOtp({ secret, channel });
 

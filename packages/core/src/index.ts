@@ -30,6 +30,7 @@ export {
   type OneMsgClientOptions,
   type RetryOptions,
 } from "./one-msg/client.js";
+export { type OneMsgEnv, oneMsgOptionsFromEnv } from "./one-msg/env.js";
 export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";
 export type {
   CodeOptions,

@@ -1,3 +1,4 @@
+export { channelFromEnv } from "./channel-from-env.js";
 export {
   createOneMsgFake,
   DEFAULT_TEMPLATE,
