@@ -48,7 +48,7 @@ it("signs up and in with a WhatsApp code, on SQLite, against the simulator", asy
     phoneNumberVerified: true,
   });
 
-  const rows = example.database.prepare("select identifier, value from verification").all();
+  const rows = example.database.prepare('select "key", value from "waotpRecord"').all();
   expect(rows.length).toBeGreaterThan(0);
   expect(JSON.stringify(rows)).not.toMatch(new RegExp(`\\b${code}\\b`));
   const users = example.database.prepare('select "phoneNumber" from user').all();

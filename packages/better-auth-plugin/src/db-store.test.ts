@@ -1,29 +1,39 @@
+import { createTestChannel } from "@waotp/core/testing";
 import { describeStore } from "@waotp/core/testing/store-suite";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { getMigrations } from "better-auth/db/migration";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { databaseStore, type VerificationAdapter } from "./db-store.js";
+import { databaseStore, type RecordAdapter } from "./db-store.js";
+import { whatsappOtp } from "./plugin.js";
+
+// The plugin brings the store's table into better-auth's schema.
+const plugins = [whatsappOtp({ channel: createTestChannel() })];
 
 async function adapterOf(db: Record<string, unknown[]>) {
   const auth = betterAuth({
     secret: "better-auth-test-secret-0123456789abcdef",
     database: memoryAdapter(db),
+    plugins,
   });
-  return (await auth.$context).adapter as unknown as VerificationAdapter;
+  return (await auth.$context).adapter as unknown as RecordAdapter;
 }
 
 describeStore("better-auth database (memory adapter)", async () => {
-  const db = { user: [], session: [], account: [], verification: [] };
+  const db = { user: [], session: [], account: [], verification: [], waotpRecord: [] };
   return { store: databaseStore(await adapterOf(db)) };
 });
 
 describeStore("better-auth database (SQLite)", async () => {
   const database = new Database(":memory:");
-  const auth = betterAuth({ secret: "better-auth-test-secret-0123456789abcdef", database });
+  const auth = betterAuth({
+    secret: "better-auth-test-secret-0123456789abcdef",
+    database,
+    plugins,
+  });
   await (await getMigrations(auth.options)).runMigrations();
-  const adapter = (await auth.$context).adapter as unknown as VerificationAdapter;
+  const adapter = (await auth.$context).adapter as unknown as RecordAdapter;
   return {
     store: databaseStore(adapter),
     close: () => {
@@ -38,27 +48,57 @@ describe("databaseStore", () => {
       user: [],
       session: [],
       account: [],
-      verification: [] as Record<string, unknown>[],
+      verification: [],
+      waotpRecord: [] as Record<string, unknown>[],
     };
     const store = databaseStore(await adapterOf(db));
     const now = Date.now();
     await store.take([{ key: "send:phone:14155550101", limit: 5, windowMs: 60_000 }], now);
     await store.take([{ key: "send:phone:14155550101", limit: 5, windowMs: 60_000 }], now + 1);
-    expect(db.verification).toHaveLength(1);
-    expect(db.verification[0]).toMatchObject({ identifier: "waotp:b:send:phone:14155550101" });
+    expect(db.waotpRecord).toHaveLength(1);
+    expect(db.waotpRecord[0]).toMatchObject({ key: "b:send:phone:14155550101" });
   });
 
   it("fails closed when a record keeps changing under it", async () => {
-    const base = await adapterOf({ user: [], session: [], account: [], verification: [] });
-    const contended: VerificationAdapter = {
+    const base = await adapterOf({
+      user: [],
+      session: [],
+      account: [],
+      verification: [],
+      waotpRecord: [],
+    });
+    // Every write loses: the row is always there, and never holds what was read a moment ago.
+    const contended: RecordAdapter = {
       ...base,
+      findOne: async <T>() =>
+        ({
+          key: "v:k",
+          value: `"${Math.random()}"`,
+          expiresAt: new Date(Date.now() + 60_000),
+        }) as T,
       updateMany: async () => 0,
-      create: async () => {
-        throw new Error("duplicate key");
-      },
     };
     const store = databaseStore(contended, { maxRetries: 3 });
     await expect(store.set("k", "v", 1000, Date.now())).rejects.toThrow(/kept changing/);
+  });
+
+  it("passes on a real database error instead of retrying it", async () => {
+    const base = await adapterOf({
+      user: [],
+      session: [],
+      account: [],
+      verification: [],
+      waotpRecord: [],
+    });
+    const broken: RecordAdapter = {
+      ...base,
+      create: async () => {
+        throw new Error("no such table: waotpRecord");
+      },
+    };
+    await expect(databaseStore(broken).set("k", "v", 1000, Date.now())).rejects.toThrow(
+      /no such table/,
+    );
   });
 });
 
@@ -71,10 +111,14 @@ describe("databaseStore across connections", () => {
     const open = async () => {
       const database = new Database(file);
       database.pragma("busy_timeout = 5000");
-      const auth = betterAuth({ secret: "better-auth-test-secret-0123456789abcdef", database });
+      const auth = betterAuth({
+        secret: "better-auth-test-secret-0123456789abcdef",
+        database,
+        plugins,
+      });
       await (await getMigrations(auth.options)).runMigrations();
       return {
-        store: databaseStore((await auth.$context).adapter as unknown as VerificationAdapter),
+        store: databaseStore((await auth.$context).adapter as unknown as RecordAdapter),
         database,
       };
     };

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import {
   type AttemptResult,
   type Bucket,
@@ -15,7 +14,7 @@ import {
 } from "@waotp/core";
 
 /** The part of better-auth's database adapter this store uses. */
-export interface VerificationAdapter {
+export interface RecordAdapter {
   findOne<T>(args: { model: string; where: Where[] }): Promise<T | null>;
   create<T extends Record<string, unknown>>(args: {
     model: string;
@@ -38,8 +37,7 @@ interface Where {
 }
 
 interface Row {
-  id: string;
-  identifier: string;
+  key: string;
   value: string;
   expiresAt: Date | string | number;
 }
@@ -54,28 +52,23 @@ export interface DatabaseStoreOptions {
   maxRetries?: number;
 }
 
-const MODEL = "verification";
-const PREFIX = "waotp:";
+/** The plugin's own table: one row per record, `key` unique. */
+export const RECORD_MODEL = "waotpRecord";
+const MODEL = RECORD_MODEL;
 const EXPIRED_GRACE_MS = 10 * 60_000;
 
 /**
- * A `Store` in better-auth's own database, in its `verification` table: no other service to run.
- * Each record is one row, changed only by compare-and-set (an update that matches the row's previous
- * value) and created under a primary key derived from its name, so writers in several processes
- * never both win; writers in one process also queue per record. Operations that touch two records
+ * A `Store` in better-auth's own database, in the plugin's `waotpRecord` table: no other service to
+ * run. Each record is one row under a unique key, changed only by compare-and-set (an update that
+ * matches the row's previous value), so writers in several processes never both win; writers in
+ * one process also queue per record. Operations that touch two records
  * (an attempt, a send across several limits) reserve first and give back on the way out, so a limit
  * is never exceeded, only briefly held.
  */
-export function databaseStore(
-  adapter: VerificationAdapter,
-  options: DatabaseStoreOptions = {},
-): Store {
-  const maxRetries = options.maxRetries ?? 25;
+export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOptions = {}): Store {
+  const maxRetries = options.maxRetries ?? 60;
   const queues = new Map<string, Promise<unknown>>();
   let writes = 0;
-
-  const idOf = (name: string) =>
-    `waotp_${createHash("sha256").update(name).digest("base64url").slice(0, 32)}`;
 
   async function read<T>(
     name: string,
@@ -83,7 +76,7 @@ export function databaseStore(
   ): Promise<{ row: Row | null; entry: Entry<T> | null }> {
     const row = await adapter.findOne<Row>({
       model: MODEL,
-      where: [{ field: "id", value: idOf(name) }],
+      where: [{ field: "key", value: name }],
     });
     if (row === null) return { row, entry: null };
     const expiresAt = new Date(row.expiresAt).getTime();
@@ -108,7 +101,10 @@ export function databaseStore(
           sweepNow(now);
           return result;
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * (attempt + 1)));
+        // Jittered backoff, growing to 50 ms, so writers on one busy record take turns.
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)),
+        );
       }
       throw new Error(`waotp store: record kept changing under ${maxRetries} writes`);
     };
@@ -124,40 +120,33 @@ export function databaseStore(
   }
 
   async function write<T>(name: string, row: Row | null, next: Entry<T> | null): Promise<boolean> {
-    const id = idOf(name);
     if (row === null) {
       if (next === null) return true;
       try {
         await adapter.create({
           model: MODEL,
-          forceAllowId: true,
           data: {
-            id,
-            identifier: `${PREFIX}${name}`,
+            key: name,
             value: JSON.stringify(next.value),
             expiresAt: new Date(next.expiresAt),
-            createdAt: new Date(),
-            updatedAt: new Date(),
           },
         });
         return true;
-      } catch {
-        return false; // another writer created it first
+      } catch (error) {
+        // The unique key refused it: another writer created the record first. Anything else is real.
+        if ((await read(name, 0)).row !== null) return false;
+        throw error;
       }
     }
     const same: Where[] = [
-      { field: "id", value: id },
+      { field: "key", value: name },
       { field: "value", value: row.value },
     ];
     if (next === null) return (await adapter.deleteMany({ model: MODEL, where: same })) === 1;
     const updated = await adapter.updateMany({
       model: MODEL,
       where: same,
-      update: {
-        value: JSON.stringify(next.value),
-        expiresAt: new Date(next.expiresAt),
-        updatedAt: new Date(),
-      },
+      update: { value: JSON.stringify(next.value), expiresAt: new Date(next.expiresAt) },
     });
     return updated === 1;
   }
@@ -169,10 +158,7 @@ export function databaseStore(
     void adapter
       .deleteMany({
         model: MODEL,
-        where: [
-          { field: "identifier", value: PREFIX, operator: "starts_with" },
-          { field: "expiresAt", value: new Date(now), operator: "lt", connector: "AND" },
-        ],
+        where: [{ field: "expiresAt", value: new Date(now), operator: "lt" }],
       })
       .catch(() => {});
   }
@@ -236,20 +222,25 @@ export function databaseStore(
         if (!held.ok) return { outcome: "blocked", retryAfterMs: held.freeAt - now };
         budgetLeft = failures.limit - held.count;
       }
-      const result = await mutate<ChallengeRecord, AttemptResult>(`c:${key}`, now, (entry) => {
-        if (entry === null) return { result: { outcome: "missing" } };
-        const challenge = entry.value;
-        if (challenge.expiresAt <= now) return { next: null, result: { outcome: "expired" } };
-        if (challenge.attempts >= challenge.maxAttempts) return { result: { outcome: "locked" } };
-        if (constantTimeEqual(challenge.hash, hash))
-          return { next: null, result: { outcome: "match" } };
-        const attempts = challenge.attempts + 1;
-        return {
-          next: { value: { ...challenge, attempts }, expiresAt: entry.expiresAt },
-          result: { outcome: "mismatch", attemptsLeft: challenge.maxAttempts - attempts },
-        };
-      });
-      if (failures !== undefined && result.outcome !== "mismatch") await giveBack(failures, now);
+      let result: AttemptResult = { outcome: "missing" };
+      try {
+        result = await mutate<ChallengeRecord, AttemptResult>(`c:${key}`, now, (entry) => {
+          if (entry === null) return { result: { outcome: "missing" } };
+          const challenge = entry.value;
+          if (challenge.expiresAt <= now) return { next: null, result: { outcome: "expired" } };
+          if (challenge.attempts >= challenge.maxAttempts) return { result: { outcome: "locked" } };
+          if (constantTimeEqual(challenge.hash, hash))
+            return { next: null, result: { outcome: "match" } };
+          const attempts = challenge.attempts + 1;
+          return {
+            next: { value: { ...challenge, attempts }, expiresAt: entry.expiresAt },
+            result: { outcome: "mismatch", attemptsLeft: challenge.maxAttempts - attempts },
+          };
+        });
+      } finally {
+        // A hold that did not become a counted miss goes back, error or not.
+        if (failures !== undefined && result.outcome !== "mismatch") await giveBack(failures, now);
+      }
       if (result.outcome === "mismatch") {
         return { outcome: "mismatch", attemptsLeft: Math.min(result.attemptsLeft, budgetLeft) };
       }
@@ -276,7 +267,13 @@ export function databaseStore(
           states.push({ remaining: bucket.limit - state.count, resetAt: state.freeAt });
           continue;
         }
-        const held = await countIn(bucket, now);
+        let held: Awaited<ReturnType<typeof countIn>>;
+        try {
+          held = await countIn(bucket, now);
+        } catch (error) {
+          for (const done of counted) await giveBack(done, now).catch(() => {});
+          throw error;
+        }
         if (!held.ok) {
           // Another send filled it meanwhile: give back what this one took.
           for (const done of counted) await giveBack(done, now);

@@ -152,8 +152,8 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     const { authClient } = t.client();
     await authClient.whatsappOtp.send({ phoneNumber: PHONE });
     const code = t.sim.lastCode(PHONE) as string;
-    expect(t.db.verification.length).toBeGreaterThan(0);
-    const stored = JSON.stringify(t.db.verification);
+    expect(t.db.waotpRecord.length).toBeGreaterThan(0);
+    const stored = JSON.stringify(t.db.waotpRecord);
     expect(stored).not.toContain(`"${code}"`);
     expect(stored).not.toMatch(new RegExp(`[^\\d]${code}[^\\d]`));
   });
@@ -203,6 +203,113 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     expect(status.data).toMatchObject({ status: "delivered" });
     const unknown = await authClient.whatsappOtp.status({ query: { messageId: "wamid.none" } });
     expect(unknown.error?.status).toBe(404);
+  });
+});
+
+describe("whatsappOtp keeps the phone number proven", () => {
+  it("does not let a user write a phone number through better-auth's own endpoints", async () => {
+    t = await setupAuth();
+    const { authClient } = t.client();
+    const signUp = await authClient.signUp.email({
+      email: "mallory@example.com",
+      password: "correct-horse-battery",
+      name: "Mallory",
+      phoneNumber: "+14155550199",
+    } as never);
+    const created = t.db.user.find((u) => u.email === "mallory@example.com");
+    expect(signUp.error !== null || created?.phoneNumber == null).toBe(true);
+    if (signUp.error === null) {
+      await authClient.updateUser({ phoneNumber: "+14155550199" } as never);
+      expect(
+        t.db.user.find((u) => u.email === "mallory@example.com")?.phoneNumber ?? null,
+      ).toBeNull();
+    }
+    // The real owner of the number signs in to their own, new account.
+    const owner = await signIn(t.client().authClient, "+14155550199");
+    expect(owner.data?.user).toMatchObject({ phoneNumber: "+14155550199" });
+    expect(owner.data?.user.email).not.toBe("mallory@example.com");
+  });
+
+  it("marks a number set on the server as verified once its owner proves it", async () => {
+    t = await setupAuth();
+    const context = await t.auth.$context;
+    const user = await context.internalAdapter.createUser(
+      {
+        email: "ann@example.com",
+        name: "Ann",
+        emailVerified: true,
+        phoneNumber: PHONE,
+        phoneNumberVerified: false,
+      } as never,
+      undefined as never,
+    );
+    const result = await signIn(t.client().authClient);
+    expect(result.data?.user).toMatchObject({ id: user.id, phoneNumberVerified: true });
+  });
+
+  it("gives each new user a placeholder email no one else holds", async () => {
+    t = await setupAuth({ limits: { sendsPerPhone: { cooldownSeconds: 0 } } });
+    const bob = t.client().authClient;
+    await signIn(bob, PHONE);
+    await bob.whatsappOtp.send({ phoneNumber: "+14155550102", purpose: "verify-phone" });
+    await bob.whatsappOtp.verifyPhone({
+      phoneNumber: "+14155550102",
+      code: t.sim.lastCode("+14155550102") as string,
+    });
+    const next = await signIn(t.client().authClient, PHONE);
+    expect(next.error).toBeNull();
+    expect(t.db.user).toHaveLength(2);
+    const chosen = await setupAuth({
+      signUpOnVerification: { getTempEmail: (p) => `${p.slice(1)}@example.org` },
+    });
+    const named = await (async () => {
+      const c = chosen.client().authClient;
+      await c.whatsappOtp.send({ phoneNumber: PHONE });
+      return c.whatsappOtp.verify({
+        phoneNumber: PHONE,
+        code: chosen.sim.lastCode(PHONE) as string,
+      });
+    })();
+    expect(named.data?.user.email).toBe("14155550101@example.org");
+    await chosen.close();
+  });
+
+  it("answers with the user as better-auth shows it, without fields marked not returned", async () => {
+    t = await setupAuth(
+      {},
+      {
+        user: {
+          additionalFields: {
+            secretNote: {
+              type: "string",
+              required: false,
+              returned: false,
+              defaultValue: "TOP-SECRET",
+            },
+          },
+        },
+      },
+    );
+    const result = await signIn(t.client().authClient);
+    expect(JSON.stringify(result.data)).not.toContain("TOP-SECRET");
+  });
+
+  it("counts sends per client IP and answers 429 with Retry-After", async () => {
+    t = await setupAuth({ limits: { sendsPerIp: { max: 1 } } });
+    const send = (phone: string, ip: string) =>
+      t.auth.handler(
+        new Request("http://localhost:3000/api/auth/whatsapp-otp/send", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-for": ip },
+          body: JSON.stringify({ phoneNumber: phone }),
+        }),
+      );
+    expect((await send("+14155550101", "203.0.113.5")).status).toBe(200);
+    expect((await send("+14155550102", "203.0.113.6")).status).toBe(200);
+    const limited = await send("+14155550103", "203.0.113.5");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("600");
+    expect(await limited.json()).toMatchObject({ code: "RATE_LIMITED", limit: "ip_window" });
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   createOtp,
   isOtpError,
@@ -10,8 +10,9 @@ import {
 import type { BetterAuthPlugin } from "better-auth";
 import { APIError, createAuthEndpoint, getIP, sessionMiddleware } from "better-auth/api";
 import { setSessionCookie } from "better-auth/cookies";
+import { parseUserOutput } from "better-auth/db";
 import * as z from "zod";
-import { databaseStore, type VerificationAdapter } from "./db-store.js";
+import { databaseStore, RECORD_MODEL, type RecordAdapter } from "./db-store.js";
 import { WHATSAPP_OTP_ERROR_CODES } from "./error-codes.js";
 
 export interface WhatsappOtpOptions
@@ -106,19 +107,28 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
       engine = createOtp({
         ...options,
         secret: options.secret ?? ctx.secret,
-        store: options.store ?? databaseStore(ctx.adapter as unknown as VerificationAdapter),
+        store: options.store ?? databaseStore(ctx.adapter as unknown as RecordAdapter),
         defaultPurpose: PURPOSES.signIn,
       });
     },
     schema: {
+      [RECORD_MODEL]: {
+        fields: {
+          key: { type: "string", required: true, unique: true },
+          value: { type: "string", required: true },
+          expiresAt: { type: "date", required: true },
+        },
+      },
       user: {
         fields: {
+          // Not writable through better-auth's user endpoints: a phone is only ever set by proving it.
           phoneNumber: {
             type: "string",
             required: false,
             unique: true,
             sortable: true,
             returned: true,
+            input: false,
           },
           phoneNumberVerified: { type: "boolean", required: false, returned: true, input: false },
         },
@@ -169,7 +179,10 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
             const digits = phoneNumber.slice(1);
             const created = await internalAdapter.createUser(
               {
-                email: naming.getTempEmail?.(phoneNumber) ?? `${digits}@phone.invalid`,
+                // A placeholder no one else can hold, even after this number moves to another account.
+                email:
+                  naming.getTempEmail?.(phoneNumber) ??
+                  `${digits}.${randomBytes(6).toString("hex")}@phone.invalid`,
                 name: naming.getTempName?.(phoneNumber) ?? phoneNumber,
                 emailVerified: false,
                 phoneNumber,
@@ -187,7 +200,10 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
             throw new APIError("INTERNAL_SERVER_ERROR", { message: "Could not save the user" });
           const session = await internalAdapter.createSession(user.id);
           await setSessionCookie(ctx, { session, user: user as never });
-          return ctx.json({ token: session.token, user });
+          return ctx.json({
+            token: session.token,
+            user: parseUserOutput(ctx.context.options, user as never),
+          });
         },
       ),
 
@@ -212,7 +228,7 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
             phoneNumber,
             phoneNumberVerified: true,
           });
-          return ctx.json({ user });
+          return ctx.json({ user: user && parseUserOutput(ctx.context.options, user as never) });
         },
       ),
 

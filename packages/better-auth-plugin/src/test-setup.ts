@@ -9,17 +9,25 @@ import { type WhatsappOtpOptions, whatsappOtp } from "./plugin.js";
 export const SECRET = "better-auth-test-secret-0123456789abcdef";
 export const WEBHOOK_SECRET = "webhook-secret-0123456789";
 
-export type Db = Record<"user" | "session" | "account" | "verification", Record<string, unknown>[]>;
+export type Db = Record<
+  "user" | "session" | "account" | "verification" | "waotpRecord",
+  Record<string, unknown>[]
+>;
 
 /** A real better-auth instance on its memory adapter, the plugin on the 1MSG simulator, and a real client. */
-export async function setupAuth(overrides: Partial<WhatsappOtpOptions> = {}) {
+export async function setupAuth(
+  overrides: Partial<WhatsappOtpOptions> = {},
+  authOptions: Partial<Parameters<typeof betterAuth>[0]> = {},
+) {
   const sim: OneMsgSimulator = await startOneMsgSimulator();
-  const db: Db = { user: [], session: [], account: [], verification: [] };
+  const db: Db = { user: [], session: [], account: [], verification: [], waotpRecord: [] };
   const events: OtpEvent[] = [];
   const auth = betterAuth({
     baseURL: "http://localhost:3000",
     secret: SECRET,
     database: memoryAdapter(db),
+    emailAndPassword: { enabled: true },
+    ...authOptions,
     plugins: [
       whatsappOtp({
         channel: oneMsg({
