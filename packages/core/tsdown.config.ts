@@ -7,6 +7,7 @@ export default defineConfig([
       testing: "src/testing/index.ts",
       "testing-msw": "src/testing/msw.ts",
       "testing-store-suite": "src/store/store-suite.ts",
+      redis: "src/store/redis.ts",
     },
     format: ["esm", "cjs"],
     dts: true,

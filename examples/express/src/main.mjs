@@ -1,5 +1,7 @@
 import { createOtp } from "@waotp/core";
+import { redisStore } from "@waotp/core/redis";
 import { channelFromEnv } from "@waotp/core/testing";
+import { createClient } from "redis";
 import { createDemoApp } from "./app.mjs";
 import { readConfig } from "./config.mjs";
 
@@ -7,7 +9,23 @@ import { readConfig } from "./config.mjs";
 export async function startDemo(env = process.env, log = console.log, otpOptions = {}) {
   const config = readConfig(env);
   const { channel, simulator } = await channelFromEnv(env);
-  const otp = createOtp({ secret: config.secret, channel, ...otpOptions });
+  // With REDIS_URL, codes and limits live in Redis and every instance shares them.
+  // No offline queue: a call made while Redis is away fails now, instead of running late.
+  const redis = config.redisUrl
+    ? createClient({
+        url: config.redisUrl,
+        disableOfflineQueue: true,
+        socket: { reconnectStrategy: () => 200 },
+      })
+    : undefined;
+  redis?.on("error", () => {}); // it reconnects by itself; meanwhile calls fail closed with 503
+  await redis?.connect();
+  const otp = createOtp({
+    secret: config.secret,
+    channel,
+    ...(redis ? { store: redisStore(redis) } : {}),
+    ...otpOptions,
+  });
   const app = createDemoApp({
     otp,
     secret: config.secret,
@@ -43,6 +61,11 @@ export async function startDemo(env = process.env, log = console.log, otpOptions
       `For delivery updates, expose this server and run: waotp webhook set https://<public host>/otp/webhook/<WAOTP_WEBHOOK_SECRET>`,
     );
   }
+  log(
+    redis
+      ? "Codes and limits are kept in Redis (REDIS_URL)."
+      : "Codes and limits are kept in this process's memory.",
+  );
   if (config.generated.length > 0) {
     log(
       `Generated ${config.generated.join(" and ")} for this run; set them to keep sign-ins across restarts.`,
@@ -58,6 +81,7 @@ export async function startDemo(env = process.env, log = console.log, otpOptions
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(() => resolve()));
       await simulator?.close();
+      await redis?.quit().catch(() => {});
     },
   };
 }

@@ -1,0 +1,113 @@
+import { Redis } from "ioredis";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ES module of the repository's test scripts
+import { startRedisServer } from "../../../../scripts/redis-server.mjs";
+import { createOtp } from "../otp.js";
+import { createTestChannel } from "../testing/test-channel.js";
+import { redisStore } from "./redis.js";
+import { describeStore } from "./store-suite.js";
+
+let server: { url: string; port: number; stop(): Promise<void>; start(): Promise<void> };
+beforeAll(async () => {
+  server = await startRedisServer();
+}, 600_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+let prefixes = 0;
+const prefix = () => `test${++prefixes}:`;
+
+describeStore("Redis (node-redis)", async () => {
+  const client = await createClient({ url: server.url }).connect();
+  return {
+    store: redisStore(client, { prefix: prefix() }),
+    close: () => client.quit().then(() => {}),
+  };
+});
+
+describeStore("Redis (ioredis)", async () => {
+  const client = new Redis(server.url);
+  return {
+    store: redisStore(client, { prefix: prefix() }),
+    close: () => client.quit().then(() => {}),
+  };
+});
+
+describe("redisStore", () => {
+  it("keeps every key under its prefix, with a TTL", async () => {
+    const client = await createClient({ url: server.url }).connect();
+    try {
+      const store = redisStore(client, { prefix: "ttl-check:" });
+      const now = Date.now();
+      await store.putChallenge(
+        "login:14155550101",
+        { hash: "h", expiresAt: now + 300_000, attempts: 0, maxAttempts: 5 },
+        now,
+      );
+      await store.take([{ key: "send:phone:1", limit: 5, windowMs: 600_000 }], now);
+      await store.putDelivery("wamid.1", { status: "accepted", updatedAt: now }, 3_600_000);
+      await store.setIfAbsent("idem", "pending", 300_000, now);
+      const keys = (await client.keys("ttl-check:*")).sort();
+      expect(keys).toEqual([
+        "ttl-check:b:send:phone:1",
+        "ttl-check:c:login:14155550101",
+        "ttl-check:d:wamid.1",
+        "ttl-check:v:idem",
+      ]);
+      for (const key of keys) expect(await client.pTTL(key)).toBeGreaterThan(0);
+      // The stored challenge is the keyed hash, never a code.
+      expect(await client.hGetAll("ttl-check:c:login:14155550101")).toMatchObject({
+        h: "h",
+        a: "0",
+        m: "5",
+      });
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it("fails closed while Redis is down, and recovers by itself when it returns", async () => {
+    const client = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } });
+    client.on("error", () => {});
+    await client.connect();
+    const channel = createTestChannel();
+    const otp = createOtp({
+      secret: "redis-test-secret-0123456789abcdef0123",
+      channel,
+      store: redisStore(client, { prefix: prefix(), timeoutMs: 500 }),
+      limits: { sendsPerPhone: false },
+    });
+    await otp.send({ phone: "+14155550101" });
+    await server.stop();
+    await expect(otp.send({ phone: "+14155550101" })).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+    });
+    await expect(otp.verify({ phone: "+14155550101", code: "123456" })).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+    });
+    expect(channel.messages).toHaveLength(1);
+    await server.start();
+    let sent = false;
+    for (let i = 0; i < 60 && !sent; i++) {
+      sent = await otp.send({ phone: "+14155550101" }).then(
+        () => true,
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return false;
+        },
+      );
+    }
+    expect(sent).toBe(true);
+    expect(
+      (
+        await otp.verify({
+          phone: "+14155550101",
+          code: channel.lastCode("+14155550101") as string,
+        })
+      ).ok,
+    ).toBe(true);
+    await client.quit();
+  }, 30_000);
+});

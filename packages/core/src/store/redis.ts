@@ -1,0 +1,348 @@
+import { createHash } from "node:crypto";
+import { DELIVERY_STATUSES } from "../delivery.js";
+import { LOG_LIMIT } from "./counter.js";
+import type { AttemptResult, Bucket, DeliveryRecord, Store, TakeResult } from "./types.js";
+
+/**
+ * The part of a Redis client the store uses. Both `redis` (node-redis 4+) and `ioredis` clients
+ * fit: node-redis through `evalSha`/`eval` with `{ keys, arguments }`, ioredis through
+ * `evalsha`/`eval` with a key count.
+ */
+export type RedisClientLike =
+  | {
+      evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+      eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+    }
+  | {
+      evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
+      eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
+    };
+
+export interface RedisStoreOptions {
+  /** Prefix of every key. Use a hash tag (`{waotp}:`) to keep them on one Redis Cluster slot. @default "waotp:" */
+  prefix?: string;
+  /**
+   * A call that takes longer fails, so the core refuses the request (`STORE_UNAVAILABLE`) instead
+   * of waiting on a Redis that is down. @default 2000
+   */
+  timeoutMs?: number;
+}
+
+// Shared by the scripts: counters (sliding log up to LOG_LIMIT, fixed window above) and a
+// comparison that takes the same time wherever the strings differ.
+const LIB = `
+local LOG_LIMIT = ${LOG_LIMIT}
+local function bucket_state(key, limit, window, now)
+  if limit > LOG_LIMIT then
+    local c = redis.call('HMGET', key, 'c', 's')
+    if not c[1] or tonumber(c[2]) + window <= now then return 0, now end
+    return tonumber(c[1]), tonumber(c[2]) + window
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count == 0 then return 0, now end
+  local index = math.max(0, count - limit)
+  local oldest = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
+  return count, tonumber(oldest[2]) + window
+end
+local function bucket_hit(key, limit, window, now)
+  if limit > LOG_LIMIT then
+    local count = bucket_state(key, limit, window, now)
+    if count == 0 then redis.call('HSET', key, 'c', 1, 's', now) else redis.call('HINCRBY', key, 'c', 1) end
+  else
+    redis.call('ZADD', key, now, now .. ':' .. redis.call('ZCARD', key))
+  end
+  redis.call('PEXPIRE', key, window)
+end
+local function same(x, y)
+  if #x ~= #y then return false end
+  local diff = 0
+  for i = 1, #x do diff = bit.bor(diff, bit.bxor(string.byte(x, i), string.byte(y, i))) end
+  return diff == 0
+end
+`;
+
+// KEYS: challenge. ARGV: hash, expiresAt, attempts, maxAttempts, now, ifHash ('' for none), keepMs
+const PUT_CHALLENGE = `${LIB}
+local now = tonumber(ARGV[5])
+if ARGV[6] ~= '' then
+  local current = redis.call('HMGET', KEYS[1], 'h', 'e')
+  if not current[1] or tonumber(current[2]) <= now or not same(current[1], ARGV[6]) then return 0 end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'e', ARGV[2], 'a', ARGV[3], 'm', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[2]) - now + tonumber(ARGV[7])))
+return 1`;
+
+// KEYS: challenge[, failures]. ARGV: hash, now[, limit, windowMs]
+const ATTEMPT = `${LIB}
+local now = tonumber(ARGV[2])
+local counted = #KEYS > 1
+local limit, window
+if counted then
+  limit = tonumber(ARGV[3])
+  window = tonumber(ARGV[4])
+  local count, free_at = bucket_state(KEYS[2], limit, window, now)
+  if count >= limit then
+    if count == 0 then return {'blocked', window} end
+    return {'blocked', free_at - now}
+  end
+end
+local c = redis.call('HMGET', KEYS[1], 'h', 'e', 'a', 'm')
+if not c[1] then return {'missing'} end
+local attempts, max = tonumber(c[3]), tonumber(c[4])
+if tonumber(c[2]) <= now then
+  redis.call('DEL', KEYS[1])
+  return {'expired'}
+end
+if attempts >= max then return {'locked'} end
+if same(c[1], ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return {'match'}
+end
+attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
+local left = max - attempts
+if counted then
+  bucket_hit(KEYS[2], limit, window, now)
+  local count = bucket_state(KEYS[2], limit, window, now)
+  left = math.min(left, limit - count)
+end
+return {'mismatch', left}`;
+
+// KEYS: buckets. ARGV: now, then limit, windowMs, peek ('1' or '0') per bucket.
+const TAKE = `${LIB}
+local now = tonumber(ARGV[1])
+local function arg(i, k) return ARGV[1 + (i - 1) * 3 + k] end
+local worst, worst_ms = 0, -1
+for i, key in ipairs(KEYS) do
+  local limit, window = tonumber(arg(i, 1)), tonumber(arg(i, 2))
+  local count, free_at = bucket_state(key, limit, window, now)
+  if count >= limit then
+    local ms = free_at - now
+    if count == 0 then ms = window end
+    if ms > worst_ms then worst, worst_ms = i, ms end
+  end
+end
+if worst > 0 then return {0, worst, worst_ms} end
+local out = {1}
+for i, key in ipairs(KEYS) do
+  local limit, window = tonumber(arg(i, 1)), tonumber(arg(i, 2))
+  if arg(i, 3) ~= '1' then bucket_hit(key, limit, window, now) end
+  local count, free_at = bucket_state(key, limit, window, now)
+  table.insert(out, limit - count)
+  table.insert(out, free_at)
+end
+return out`;
+
+const RANKS = `{ ${DELIVERY_STATUSES.map((s, i) => `${s} = ${Math.min(i, 4)}`).join(", ")} }`;
+
+// KEYS: delivery. ARGV: status, now, error ('' for none). A record is JSON { r: record, x: expiresAt }.
+const ADVANCE = `
+local RANK = ${RANKS}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local stored = cjson.decode(raw)
+local now = tonumber(ARGV[2])
+if stored.x <= now then return false end
+local from, to = stored.r.status, ARGV[1]
+local terminal = function(s) return s == 'failed' or s == 'undelivered' end
+local ok
+if terminal(from) then ok = false
+elseif terminal(to) then ok = RANK[from] < RANK['delivered']
+else ok = RANK[to] > RANK[from] end
+if not ok then return {0, cjson.encode(stored.r)} end
+stored.r.status = to
+stored.r.updatedAt = now
+if ARGV[3] ~= '' then stored.r.error = ARGV[3] end
+redis.call('SET', KEYS[1], cjson.encode(stored), 'KEEPTTL')
+return {1, cjson.encode(stored.r)}`;
+
+// KEYS: value. ARGV: value, expiresAt, ttlMs, now. Values are JSON { v, x }.
+const SET_IF_ABSENT = `
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local stored = cjson.decode(raw)
+  if stored.x > tonumber(ARGV[4]) then return stored.v end
+end
+redis.call('SET', KEYS[1], cjson.encode({ v = ARGV[1], x = tonumber(ARGV[2]) }), 'PX', ARGV[3])
+return false`;
+
+const GET_LIVE = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local stored = cjson.decode(raw)
+if stored.x <= tonumber(ARGV[1]) then return false end
+return raw`;
+
+const SET = `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
+const DELETE = `redis.call('DEL', KEYS[1]) return 1`;
+
+// An expired code's hash stays a little, so a late guess hears EXPIRED rather than NO_PENDING_CODE.
+const EXPIRED_GRACE_MS = 10 * 60_000;
+
+/**
+ * The store for several processes or machines: every operation is one Lua script, so it is atomic
+ * and takes one round trip. Keys carry TTLs, so nothing outlives its purpose. Works with `redis`
+ * (node-redis) and `ioredis` clients; the client, its connection and its reconnection are yours.
+ *
+ * When Redis is unreachable or slow, calls fail after `timeoutMs` and the core refuses sends and
+ * verifications with `STORE_UNAVAILABLE`; they work again as soon as the client reconnects.
+ *
+ * @example
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const otp = createOtp({ secret, channel, store: redisStore(client) });
+ */
+export function redisStore(client: RedisClientLike, options: RedisStoreOptions = {}): Store {
+  const prefix = options.prefix ?? "waotp:";
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const run = scriptRunner(client);
+
+  async function call(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    const pending = run(
+      script,
+      keys.map((k) => prefix + k),
+      args.map(String),
+    );
+    pending.catch(() => {});
+    try {
+      return await Promise.race([pending, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const bucketArgs = (b: Bucket) => [b.limit, b.windowMs];
+
+  return {
+    async putChallenge(key, challenge, now, ifHash) {
+      const stored = await call(
+        PUT_CHALLENGE,
+        [`c:${key}`],
+        [
+          challenge.hash,
+          challenge.expiresAt,
+          challenge.attempts,
+          challenge.maxAttempts,
+          now,
+          ifHash ?? "",
+          EXPIRED_GRACE_MS,
+        ],
+      );
+      return Number(stored) === 1;
+    },
+
+    async attempt({ key, hash, now, failures }): Promise<AttemptResult> {
+      const keys = [`c:${key}`, ...(failures ? [`b:${failures.key}`] : [])];
+      const reply = (await call(ATTEMPT, keys, [
+        hash,
+        now,
+        ...(failures ? bucketArgs(failures) : []),
+      ])) as [string, number?];
+      const [outcome, value] = reply;
+      if (outcome === "mismatch") return { outcome, attemptsLeft: Number(value) };
+      if (outcome === "blocked") return { outcome, retryAfterMs: Number(value) };
+      return { outcome: outcome as "match" | "locked" | "expired" | "missing" };
+    },
+
+    async take(buckets, now): Promise<TakeResult> {
+      const reply = (await call(
+        TAKE,
+        buckets.map((b) => `b:${b.key}`),
+        [now, ...buckets.flatMap((b) => [...bucketArgs(b), b.peek ? "1" : "0"])],
+      )) as number[];
+      if (Number(reply[0]) === 0) {
+        const bucket = buckets[Number(reply[1]) - 1] as Bucket;
+        return { ok: false, key: bucket.key, retryAfterMs: Number(reply[2]) };
+      }
+      return {
+        ok: true,
+        buckets: buckets.map((_, i) => ({
+          remaining: Number(reply[1 + i * 2]),
+          resetAt: Number(reply[2 + i * 2]),
+        })),
+      };
+    },
+
+    async putDelivery(messageId, record, ttlMs) {
+      const value = JSON.stringify({ r: record, x: record.updatedAt + ttlMs });
+      await call(SET, [`d:${messageId}`], [value, Math.max(1, ttlMs)]);
+    },
+
+    async advanceDelivery(update, now) {
+      const reply = (await call(
+        ADVANCE,
+        [`d:${update.messageId}`],
+        [update.status, now, update.error ?? ""],
+      )) as [number, string] | null;
+      if (!reply) return null;
+      return { changed: Number(reply[0]) === 1, record: JSON.parse(reply[1]) as DeliveryRecord };
+    },
+
+    async getDelivery(messageId, now) {
+      const raw = (await call(GET_LIVE, [`d:${messageId}`], [now])) as string | null;
+      return raw ? (JSON.parse(raw) as { r: DeliveryRecord }).r : null;
+    },
+
+    async setIfAbsent(key, value, ttlMs, now) {
+      const existing = await call(
+        SET_IF_ABSENT,
+        [`v:${key}`],
+        [value, now + ttlMs, Math.max(1, ttlMs), now],
+      );
+      return typeof existing === "string" ? existing : null;
+    },
+
+    async set(key, value, ttlMs, now) {
+      await call(
+        SET,
+        [`v:${key}`],
+        [JSON.stringify({ v: value, x: now + ttlMs }), Math.max(1, ttlMs)],
+      );
+    },
+
+    async delete(key) {
+      await call(DELETE, [`v:${key}`], []);
+    },
+  };
+}
+
+/** Runs a script by its SHA, loading it on the first NOSCRIPT, with either kind of client. */
+function scriptRunner(client: RedisClientLike) {
+  const shas = new Map<string, string>();
+  const shaOf = (script: string) => {
+    let sha = shas.get(script);
+    if (sha === undefined) {
+      sha = createHash("sha1").update(script).digest("hex");
+      shas.set(script, sha);
+    }
+    return sha;
+  };
+  const noScript = (error: unknown) =>
+    String((error as Error)?.message ?? error).includes("NOSCRIPT");
+  if ("evalSha" in client) {
+    return async (script: string, keys: string[], args: string[]) => {
+      const options = { keys, arguments: args };
+      try {
+        return await client.evalSha(shaOf(script), options);
+      } catch (error) {
+        if (noScript(error)) return client.eval(script, options);
+        throw error;
+      }
+    };
+  }
+  return async (script: string, keys: string[], args: string[]) => {
+    try {
+      return await client.evalsha(shaOf(script), keys.length, ...keys, ...args);
+    } catch (error) {
+      if (noScript(error)) return client.eval(script, keys.length, ...keys, ...args);
+      throw error;
+    }
+  };
+}
