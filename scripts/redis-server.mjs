@@ -1,24 +1,12 @@
 // Starts a real redis-server on a free loopback port for tests, installing Debian's package with
 // apt-get when it is missing (the test command runs as root on CI).
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-
-const BINARY = "/usr/bin/redis-server";
+import { ensurePackages, PACKAGES } from "./system-packages.mjs";
 
 function ensureRedis() {
-  if (existsSync(BINARY)) return BINARY;
-  if (process.getuid?.() !== 0)
-    throw new Error('redis-server is missing: install it with "apt-get install -y redis-server".');
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  const install = spawnSync("apt-get", ["install", "-y", "-qq", "redis-server"], {
-    stdio: "inherit",
-    env,
-  });
-  if (install.status !== 0 || !existsSync(BINARY))
-    throw new Error("apt-get could not install redis-server.");
-  return BINARY;
+  ensurePackages(["redis-server"]);
+  return PACKAGES["redis-server"];
 }
 
 function freePort() {
