@@ -17,13 +17,15 @@ export function ensurePackages(names) {
   }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   spawnSync("apt-get", [...LOCK, "update", "-qq"], { stdio: "inherit", env });
-  const install = spawnSync("apt-get", [...LOCK, "install", "-y", "-qq", ...missing], {
-    stdio: "inherit",
-    env,
-  });
+  const install = () =>
+    spawnSync("apt-get", [...LOCK, "install", "-y", "-qq", ...missing], { stdio: "inherit", env });
+  // A dpkg run cut short earlier blocks every install until it is finished.
+  if (install().status !== 0) {
+    spawnSync("dpkg", ["--configure", "-a"], { stdio: "inherit", env });
+    install();
+  }
   const still = missing.filter((name) => !existsSync(PACKAGES[name]));
-  if (install.status !== 0 || still.length > 0)
-    throw new Error(`apt-get could not install ${still.join(", ")}.`);
+  if (still.length > 0) throw new Error(`apt-get could not install ${still.join(", ")}.`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
