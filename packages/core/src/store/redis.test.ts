@@ -68,6 +68,66 @@ describe("redisStore", () => {
     }
   });
 
+  it("takes one round trip per operation, counted by the server", async () => {
+    const client = await createClient({ url: server.url }).connect();
+    const observer = await createClient({ url: server.url }).connect();
+    // Every call the store makes on the client, whatever the method.
+    let calls = 0;
+    const counted = new Proxy(client, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          calls += 1;
+          return value.apply(target, args);
+        };
+      },
+    });
+    // Scripts the server was asked to run (commands inside a script are not requests).
+    const scriptsRun = async () => {
+      const stats = await observer.info("commandstats");
+      const count = (name: string) =>
+        Number(stats.match(new RegExp(`cmdstat_${name}:calls=(\\d+)`))?.[1] ?? 0);
+      return count("evalsha") + count("eval");
+    };
+    try {
+      const store = redisStore(counted, { prefix: prefix() });
+      const now = Date.now();
+      const challenge = { hash: "h", expiresAt: now + 300_000, attempts: 0, maxAttempts: 5 };
+      const failures = { key: "f", limit: 20, windowMs: 86_400_000 };
+      const buckets = [
+        { key: "a", limit: 1, windowMs: 60_000 },
+        { key: "b", limit: 5, windowMs: 600_000 },
+        { key: "c", limit: 20, windowMs: 600_000, peek: true },
+      ];
+      const operations: [string, () => Promise<unknown>][] = [
+        ["putChallenge", () => store.putChallenge("k", challenge, now)],
+        ["attempt", () => store.attempt({ key: "k", hash: "x", now, failures })],
+        ["take", () => store.take(buckets, now)],
+        [
+          "putDelivery",
+          () => store.putDelivery("m", { status: "accepted", updatedAt: now }, 60_000),
+        ],
+        ["advanceDelivery", () => store.advanceDelivery({ messageId: "m", status: "sent" }, now)],
+        ["getDelivery", () => store.getDelivery("m", now)],
+        ["setIfAbsent", () => store.setIfAbsent("v", "1", 60_000, now)],
+        ["set", () => store.set("v", "2", 60_000, now)],
+        ["delete", () => store.delete("v")],
+      ];
+      for (const [, run] of operations) await run(); // loads every script once
+      const trips: Record<string, [number, number]> = {};
+      for (const [name, run] of operations) {
+        const [callsBefore, scriptsBefore] = [calls, await scriptsRun()];
+        await run();
+        trips[name] = [calls - callsBefore, (await scriptsRun()) - scriptsBefore];
+      }
+      expect(trips).toEqual(Object.fromEntries(operations.map(([name]) => [name, [1, 1]])));
+    } finally {
+      await client.quit();
+      await observer.quit();
+    }
+  });
+
   it("fails closed while Redis is down, and recovers by itself when it returns", async () => {
     const client = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } });
     client.on("error", () => {});
