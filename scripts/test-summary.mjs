@@ -6,7 +6,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const seen = [];
-for (const group of ["packages", "examples"]) {
+for (const group of ["packages", "examples", "tests"]) {
   if (!existsSync(group)) continue;
   for (const name of readdirSync(group)) {
     const file = join(group, name, "test-results", "vitest.json");

@@ -40,3 +40,11 @@ describe("constantTimeEqual", () => {
     expect(constantTimeEqual("", "")).toBe(true);
   });
 });
+
+describe("the runtime", () => {
+  it("is the Node major the test command asked for (24 in its second run)", () => {
+    const major = process.versions.node.split(".")[0];
+    expect(major).toBe(process.env.WAOTP_NODE_VERSION_CHECK ?? major);
+    expect(Number(major)).toBeGreaterThanOrEqual(20);
+  });
+});

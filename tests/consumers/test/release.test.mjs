@@ -1,0 +1,64 @@
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** A copy of the workspace's manifests and changeset config, without pending changesets. */
+function workspaceCopy() {
+  const dir = mkdtempSync(join(tmpdir(), "waotp-release-"));
+  for (const file of ["package.json", "pnpm-workspace.yaml", ".changeset/config.json"]) {
+    mkdirSync(join(dir, file, ".."), { recursive: true });
+    cpSync(join(ROOT, file), join(dir, file));
+  }
+  for (const group of ["packages", "examples", "tests"]) {
+    for (const name of readdirSync(join(ROOT, group))) {
+      const manifest = join(group, name, "package.json");
+      if (!existsSync(join(ROOT, manifest))) continue;
+      mkdirSync(join(dir, group, name), { recursive: true });
+      cpSync(join(ROOT, manifest), join(dir, manifest));
+    }
+  }
+  return dir;
+}
+
+const version = (dir, pkg) =>
+  JSON.parse(readFileSync(join(dir, "packages", pkg, "package.json"), "utf8")).version;
+
+it("changeset version bumps only the packages a changeset names, and writes their changelog", () => {
+  const dir = workspaceCopy();
+  const before = Object.fromEntries(
+    ["core", "express-middleware", "better-auth-plugin", "passport-strategy"].map((p) => [
+      p,
+      version(dir, p),
+    ]),
+  );
+  writeFileSync(
+    join(dir, ".changeset", "sample.md"),
+    '---\n"@waotp/passport": patch\n---\n\nA sample fix.\n',
+  );
+  execFileSync(join(ROOT, "node_modules", ".bin", "changeset"), ["version"], {
+    cwd: dir,
+    stdio: "pipe",
+  });
+  const [major, minor, patch] = before["passport-strategy"].split(".").map(Number);
+  expect(version(dir, "passport-strategy")).toBe(`${major}.${minor}.${patch + 1}`);
+  for (const other of ["core", "express-middleware", "better-auth-plugin"]) {
+    expect(version(dir, other)).toBe(before[other]);
+  }
+  expect(
+    readFileSync(join(dir, "packages", "passport-strategy", "CHANGELOG.md"), "utf8"),
+  ).toContain("A sample fix.");
+  expect(existsSync(join(dir, "packages", "core", "CHANGELOG.md"))).toBe(false);
+});
