@@ -401,13 +401,12 @@ export function createOtp(options: OtpOptions): Otp {
       });
       throw error;
     }
+    // What a fallback needs to resend is kept only when there is a fallback: memory per pending code.
     const record = {
       status: "accepted" as const,
       updatedAt: now(),
-      phone: phone.digits,
-      purpose,
       expiresAt,
-      hash,
+      ...(config.fallback === undefined ? {} : { phone: phone.digits, purpose, hash }),
     };
     await guard(() =>
       store.putDelivery(

@@ -21,10 +21,18 @@ export function counterState(
 ): { count: number; freeAt: number; counter: Counter | undefined } {
   if (counter === undefined) return { count: 0, freeAt: now, counter };
   if ("log" in counter) {
-    const log = counter.log.filter((at) => at + bucket.windowMs > now);
+    // Hits are in time order: drop the ones that left the window, copying only when some did.
+    let first = 0;
+    while (first < counter.log.length && (counter.log[first] as number) + bucket.windowMs <= now)
+      first++;
+    const log = first === 0 ? counter.log : counter.log.slice(first);
     if (log.length === 0) return { count: 0, freeAt: now, counter: undefined };
     const oldest = log[Math.max(0, log.length - bucket.limit)] as number;
-    return { count: log.length, freeAt: oldest + bucket.windowMs, counter: { log } };
+    return {
+      count: log.length,
+      freeAt: oldest + bucket.windowMs,
+      counter: first === 0 ? counter : { log },
+    };
   }
   if (counter.start + bucket.windowMs <= now) return { count: 0, freeAt: now, counter: undefined };
   return { count: counter.count, freeAt: counter.start + bucket.windowMs, counter };

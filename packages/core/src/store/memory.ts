@@ -62,7 +62,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   const challenges = new Map<string, ChallengeRecord>();
   const counters = new Map<string, StoredCounter>();
-  const deliveries = new Map<string, Expiring<DeliveryRecord>>();
+  // Delivery records carry their own expiry (`until`), one object per message rather than two.
+  const deliveries = new Map<string, DeliveryRecord & { until: number }>();
   const values = new Map<string, Expiring<string>>();
 
   const size = () => challenges.size + counters.size + deliveries.size + values.size;
@@ -75,10 +76,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     for (const [key, counter] of counters) {
       if (counter.expiresAt <= now) removed += +counters.delete(key);
     }
-    for (const map of [deliveries, values]) {
-      for (const [key, entry] of map) {
-        if (entry.expiresAt <= now) removed += +map.delete(key);
-      }
+    for (const [key, entry] of deliveries) {
+      if (entry.until <= now) removed += +deliveries.delete(key);
+    }
+    for (const [key, entry] of values) {
+      if (entry.expiresAt <= now) removed += +values.delete(key);
     }
     return removed;
   }
@@ -140,6 +142,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return entry.value;
   }
 
+  function liveDelivery(messageId: string, now: number) {
+    const stored = deliveries.get(messageId);
+    if (stored === undefined) return undefined;
+    if (stored.until <= now) {
+      deliveries.delete(messageId);
+      return undefined;
+    }
+    return stored;
+  }
+
   function put<T>(
     map: Map<string, Expiring<T>>,
     key: string,
@@ -177,7 +189,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (!challenges.has(key)) reserveRoom(now);
       // Delete first so the map's order stays close to expiry order.
       challenges.delete(key);
-      challenges.set(key, { ...challenge });
+            challenges.set(key, {
+        hash: challenge.hash,
+        expiresAt: challenge.expiresAt,
+        attempts: challenge.attempts,
+        maxAttempts: challenge.maxAttempts,
+      });
       return true;
     },
 
@@ -216,23 +233,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async putDelivery(messageId, record, ttlMs) {
-      put(deliveries, messageId, { ...record }, record.updatedAt + ttlMs, record.updatedAt);
+      if (!deliveries.has(messageId)) reserveRoom(record.updatedAt);
+            // Built field by field: a compact object of fixed shape (a spread copy takes more room).
+      const stored: DeliveryRecord & { until: number } = {
+        status: record.status,
+        updatedAt: record.updatedAt,
+        until: record.updatedAt + ttlMs,
+      };
+      if (record.expiresAt !== undefined) stored.expiresAt = record.expiresAt;
+      if (record.error !== undefined) stored.error = record.error;
+      if (record.phone !== undefined) stored.phone = record.phone;
+      if (record.purpose !== undefined) stored.purpose = record.purpose;
+      if (record.hash !== undefined) stored.hash = record.hash;
+      if (record.fallback !== undefined) stored.fallback = record.fallback;
+      deliveries.set(messageId, stored);
     },
 
     async advanceDelivery(update, now) {
-      const record = live(deliveries, update.messageId, now);
+      const record = liveDelivery(update.messageId, now);
       if (record === undefined) return null;
       if (!canAdvance(record.status, update.status))
-        return { changed: false, record: { ...record } };
+        return { changed: false, record: withoutExpiry(record) };
       record.status = update.status;
       record.updatedAt = now;
       if (update.error !== undefined) record.error = update.error;
-      return { changed: true, record: { ...record } };
+      return { changed: true, record: withoutExpiry(record) };
     },
 
     async getDelivery(messageId, now) {
-      const record = live(deliveries, messageId, now);
-      return record === undefined ? null : { ...record };
+      const record = liveDelivery(messageId, now);
+      return record === undefined ? null : withoutExpiry(record);
     },
 
     async setIfAbsent(key, value, ttlMs, now) {
@@ -250,4 +280,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       values.delete(key);
     },
   };
+}
+
+function withoutExpiry({
+  until: _until,
+  ...record
+}: DeliveryRecord & { until: number }): DeliveryRecord {
+  return record;
 }
