@@ -189,7 +189,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (!challenges.has(key)) reserveRoom(now);
       // Delete first so the map's order stays close to expiry order.
       challenges.delete(key);
-            challenges.set(key, {
+      challenges.set(key, {
         hash: challenge.hash,
         expiresAt: challenge.expiresAt,
         attempts: challenge.attempts,
@@ -234,7 +234,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async putDelivery(messageId, record, ttlMs) {
       if (!deliveries.has(messageId)) reserveRoom(record.updatedAt);
-            // Built field by field: a compact object of fixed shape (a spread copy takes more room).
+      // Built field by field: a compact object of fixed shape (a spread copy takes more room).
       const stored: DeliveryRecord & { until: number } = {
         status: record.status,
         updatedAt: record.updatedAt,
