@@ -5,10 +5,11 @@ import { createOtp } from "@waotp/core";
 import { createTestChannel } from "@waotp/core/testing";
 import express from "express";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { otpRouter } from "./router.js";
 
 const RUNS = Number(process.env.WAOTP_PROPERTY_RUNS ?? 300);
+vi.setConfig({ testTimeout: 60_000 });
 let server: Server;
 let base: string;
 
