@@ -1,3 +1,4 @@
+import type { OtpError } from "./errors.js";
 import type { OtpEvent } from "./events.js";
 import type { OtpOptions } from "./options.js";
 import { createOtp } from "./otp.js";
@@ -50,4 +51,42 @@ export function setup(options: Partial<OtpOptions> = {}) {
 export function wrong(code: string): string {
   const last = Number(code.at(-1));
   return `${code.slice(0, -1)}${(last + 1) % 10}`;
+}
+
+/**
+ * A day of an attacker against one phone: a send every 30 s from rotating IPv4 and IPv6 (one /64)
+ * addresses, across the given stores' instances, each followed by wrong guesses until refused.
+ */
+export async function bruteForceDay(stores: Store[]) {
+  // Several engines (instances) on the same store, as behind a load balancer.
+  let now = Date.UTC(2026, 0, 1);
+  const instances = stores.map((store) => setup({ store, now: () => now, random: () => 424242 }));
+  let judged = 0;
+  let sends = 0;
+  let refusedSends = 0;
+  let request = 0;
+  const start = now;
+  while (now - start < 86_400_000) {
+    const instance = instances[request % instances.length] as (typeof instances)[number];
+    const ip =
+      request % 2
+        ? `203.0.113.${request % 250}`
+        : `2001:db8:abcd:12:${(request % 65_535).toString(16)}::1`;
+    request += 1;
+    try {
+      await instance.otp.send({ phone: PHONE_US, ip });
+      sends += 1;
+    } catch (error) {
+      refusedSends += 1;
+      if ((error as OtpError).code !== "RATE_LIMITED") throw error;
+    }
+    // Guess until the code or the phone is shut, never the right code (424242).
+    for (let guess = 0; guess < 10; guess++) {
+      const result = await instance.otp.verify({ phone: PHONE_US, code: String(100000 + guess) });
+      if (!result.ok && result.reason === "INVALID_CODE") judged += 1;
+      else break;
+    }
+    now += 30_000; // a new try every 30 s, all day
+  }
+  return { judged, sends, refusedSends, requests: request };
 }

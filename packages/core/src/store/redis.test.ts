@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module of the repository's test scripts
 import { startRedisServer } from "../../../../scripts/redis-server.mjs";
 import { createOtp } from "../otp.js";
+import { bruteForceDay } from "../test-utils.js";
 import { createTestChannel } from "../testing/test-channel.js";
 import { redisStore } from "./redis.js";
 import { describeStore } from "./store-suite.js";
@@ -127,6 +128,26 @@ describe("redisStore", () => {
       await observer.quit();
     }
   });
+
+  it("keeps a day of brute force across two instances within the phone's budget", async () => {
+    const a = await createClient({ url: server.url }).connect();
+    const b = await createClient({ url: server.url }).connect();
+    try {
+      const shared = prefix();
+      const result = await bruteForceDay([
+        redisStore(a, { prefix: shared }),
+        redisStore(b, { prefix: shared }),
+      ]);
+      console.log(
+        `brute force, two instances on Redis: ${result.judged} guesses judged in 24 h (budget 20)`,
+      );
+      expect(result.judged).toBeLessThanOrEqual(20);
+      expect(result.judged).toBeGreaterThan(0);
+    } finally {
+      await a.quit();
+      await b.quit();
+    }
+  }, 60_000);
 
   it("fails closed while Redis is down, and recovers by itself when it returns", async () => {
     const client = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } });
