@@ -19,11 +19,11 @@ export interface WhatsappOtpOptions
   extends Omit<OtpOptions, "secret" | "store" | "defaultPurpose"> {
   /** HMAC key for stored codes, at least 32 bytes. @default better-auth's secret */
   secret?: string | Uint8Array;
-  /** Where codes and counters live. @default the better-auth database (its `verification` table) */
+  /** Where codes and counters live. @default the better-auth database (the plugin's `waotpRecord` table) */
   store?: Store;
   /**
    * Creates the user on the first verified code. `true` gives a placeholder email
-   * (`<digits>@phone.invalid`) and the phone as name; pass functions to choose them.
+   * (`<digits>.<random>@phone.invalid`) and the phone as name; pass functions to choose them.
    * @default true
    */
   signUpOnVerification?:
