@@ -140,11 +140,10 @@ async function inProcessScenarios() {
     for (let i = 0; i < phones.length; i += 1000) {
       await Promise.all(phones.slice(i, i + 1000).map((phone) => otp.send({ phone })));
     }
-    // Each call verifies a fresh code, so the run stops when they are used up.
-    return throughput(
-      (i) => otp.verify({ phone: phones[i], code: codes.get(parsePhone(phones[i]).digits) }),
-      phones.length,
-    );
+    // Each call verifies a fresh code, so the run stops when they are used up. The pairs are
+    // looked up before the clock starts, so only waotp's own work is timed.
+    const pairs = phones.map((phone) => [phone, codes.get(parsePhone(phone).digits)]);
+    return throughput((i) => otp.verify({ phone: pairs[i][0], code: pairs[i][1] }), phones.length);
   }
 
   // The least a Map can do: look up, compare in constant time, delete.

@@ -249,28 +249,23 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
     },
 
     async take(buckets, now) {
-      // Count straight away (fewer statements on the common path); on a refusal, give back
-      // and look at every bucket to name the one that frees up last, as the other stores do.
+      // Read every bucket before counting in any: a send refused by one limit must not hold the
+      // others (a phone's cooldown) even for a moment, or refused requests would block other people's.
+      let full: { key: string; retryAfterMs: number } | undefined;
+      for (const bucket of buckets) {
+        const state = await peek(bucket, now);
+        if (state.count >= bucket.limit) {
+          const retryAfterMs = state.count === 0 ? bucket.windowMs : state.freeAt - now;
+          if (full === undefined || retryAfterMs > full.retryAfterMs)
+            full = { key: bucket.key, retryAfterMs };
+        }
+      }
+      if (full !== undefined) return { ok: false, ...full };
       const counted: Bucket[] = [];
       const states = [];
-      // `refused` is the bucket that said no; it stands if every bucket has freed up by the second look.
-      const refuse = async (refused: Bucket, freeAt: number) => {
-        for (const done of counted) await giveBack(done, now).catch(() => {});
-        let full = { key: refused.key, retryAfterMs: Math.max(1, freeAt - now) };
-        let first = true;
-        for (const bucket of buckets) {
-          const state = await peek(bucket, now);
-          if (state.count < bucket.limit) continue;
-          const retryAfterMs = state.count === 0 ? bucket.windowMs : state.freeAt - now;
-          if (first || retryAfterMs > full.retryAfterMs) full = { key: bucket.key, retryAfterMs };
-          first = false;
-        }
-        return { ok: false as const, ...full };
-      };
       for (const bucket of buckets) {
         if (bucket.peek) {
           const state = await peek(bucket, now);
-          if (state.count >= bucket.limit) return refuse(bucket, state.freeAt);
           states.push({ remaining: bucket.limit - state.count, resetAt: state.freeAt });
           continue;
         }
@@ -281,11 +276,15 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
           for (const done of counted) await giveBack(done, now).catch(() => {});
           throw error;
         }
-        if (!held.ok) return refuse(bucket, held.freeAt);
+        if (!held.ok) {
+          // Another send filled it meanwhile: give back what this one took.
+          for (const done of counted) await giveBack(done, now);
+          return { ok: false, key: bucket.key, retryAfterMs: Math.max(1, held.freeAt - now) };
+        }
         counted.push(bucket);
         states.push({ remaining: bucket.limit - held.count, resetAt: held.freeAt });
       }
-      return { ok: true as const, buckets: states };
+      return { ok: true, buckets: states };
     },
 
     async putDelivery(messageId, record, ttlMs) {

@@ -68,11 +68,37 @@ describe("IP keys", () => {
   });
 });
 
+describe("IPv6 grouping", () => {
+  it("gives every address in one /64 the same key, and the next /64 another", () => {
+    const group = fc.integer({ min: 0, max: 0xffff });
+    const hex = (groups: number[]) => groups.map((n) => n.toString(16)).join(":");
+    fc.assert(
+      fc.property(
+        fc.array(group, { minLength: 8, maxLength: 8 }),
+        fc.array(group, { minLength: 4, maxLength: 4 }),
+        (address, tail) => {
+          const key = ipKey(hex(address));
+          expect(ipKey(hex([...address.slice(0, 4), ...tail]))).toBe(key);
+          const next = [...address];
+          next[3] = ((next[3] as number) + 1) % 0x10000;
+          expect(ipKey(hex(next))).not.toBe(key);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
 describe("codes", () => {
   it("let only the right code through, whatever is typed", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string(), fc.stringMatching(/^\d{6}$/), fc.anything()),
+        fc.oneof(
+          fc.string(),
+          fc.stringMatching(/^\d{6}$/),
+          fc.constantFrom("123456", " 123 456 ", "123-456"),
+          fc.anything(),
+        ),
         async (guess) => {
           const t = setup({
             random: () => 123456,

@@ -55,7 +55,7 @@ export function wrong(code: string): string {
 
 /**
  * A day of an attacker against one phone: a send every 30 s from rotating IPv4 and IPv6 (one /64)
- * addresses, across the given stores' instances, each followed by wrong guesses until refused.
+ * addresses, across the given stores' instances, each followed by three wrong guesses.
  */
 export async function bruteForceDay(stores: Store[]) {
   // Several engines (instances) on the same store, as behind a load balancer.
@@ -73,15 +73,18 @@ export async function bruteForceDay(stores: Store[]) {
         ? `203.0.113.${request % 250}`
         : `2001:db8:abcd:12:${(request % 65_535).toString(16)}::1`;
     request += 1;
+    let fresh = false;
     try {
       await instance.otp.send({ phone: PHONE_US, ip });
       sends += 1;
+      fresh = true;
     } catch (error) {
       refusedSends += 1;
       if ((error as OtpError).code !== "RATE_LIMITED") throw error;
     }
     // Guess until the code or the phone is shut, never the right code (424242).
-    for (let guess = 0; guess < 10; guess++) {
+    // Three guesses, then a new code: spreading guesses over codes is what the phone's budget stops.
+    for (let guess = 0; fresh && guess < 3; guess++) {
       const result = await instance.otp.verify({ phone: PHONE_US, code: String(100000 + guess) });
       if (!result.ok && result.reason === "INVALID_CODE") judged += 1;
       else break;

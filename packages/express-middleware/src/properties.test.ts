@@ -99,6 +99,15 @@ describe("the router under arbitrary bodies", () => {
     );
   });
 
+  it("holds its own 2 kB limit, well under Express's default", async () => {
+    const body = JSON.stringify({ phone: "+14155550101", pad: "x".repeat(3_000) });
+    for (const path of ["/send", "/verify"]) {
+      const result = await answer(path, body, "application/json");
+      expect(result.status).toBe(413);
+      expectHandled(result);
+    }
+  });
+
   it("answers huge and deeply nested bodies with 4xx", async () => {
     const huge = JSON.stringify({ phone: "+14155550101", pad: "x".repeat(5_000_000) });
     const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;

@@ -46,7 +46,12 @@ export function withHit(counter: Counter | undefined, bucket: Bucket, now: numbe
       ? { count: current.count + 1, start: current.start }
       : { count: 1, start: now };
   }
-  return { log: [...(current !== undefined && "log" in current ? current.log : []), now] };
+  // Kept in time order even when calls arrive out of order (clocks of several instances, awaits).
+  const log = [...(current !== undefined && "log" in current ? current.log : [])];
+  let at = log.length;
+  while (at > 0 && (log[at - 1] as number) > now) at--;
+  log.splice(at, 0, now);
+  return { log };
 }
 
 /** The counter without the hit made at `at` (to give back a hit that turned out not to count). */

@@ -246,6 +246,14 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         expect((await store.take([b], T0 + 19_000)).ok).toBe(true);
       });
 
+      it("counts hits that arrive out of time order by their time", async () => {
+        const b = bucket("unordered", 2, 1000);
+        await store.take([b], T0 + 500);
+        await store.take([b], T0);
+        // At T0+1200 only the hit at T0+500 is still in the window: there is room for one.
+        expect((await store.take([b], T0 + 1200)).ok).toBe(true);
+      });
+
       it("counts large limits in fixed windows that start at the first hit", async () => {
         const b = bucket("big", 2000, 60_000);
         for (let i = 0; i < 2000; i++) expect((await store.take([b], T0 + i)).ok).toBe(true);
@@ -256,6 +264,18 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         });
         const next = await store.take([b], T0 + 60_000);
         expect(next).toEqual({ ok: true, buckets: [{ remaining: 1999, resetAt: T0 + 120_000 }] });
+      });
+
+      it("never lets a refused call hold a bucket another call needs", async () => {
+        const ip = bucket("ip-full", 1);
+        await store.take([ip], T0);
+        const victim = bucket("victim", 1);
+        const results = await Promise.all([
+          ...Array.from({ length: 10 }, () => store.take([victim, ip], T0)),
+          store.take([victim], T0),
+        ]);
+        expect(results.slice(0, 10).every((r) => !r.ok)).toBe(true);
+        expect(results.at(-1)?.ok).toBe(true);
       });
 
       it("checks a peek bucket without counting in it", async () => {

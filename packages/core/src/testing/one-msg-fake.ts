@@ -61,7 +61,8 @@ export interface FakeMessage {
 
 /** A fault the fake plays instead of its normal answer. */
 export type FakeFault =
-  | { kind: "http"; status: number; body?: unknown; retryAfter?: number }
+  /** An HTTP error; with `echo`, its message repeats the code it was sent, as careless APIs do. */
+  | { kind: "http"; status: number; body?: unknown; retryAfter?: number; echo?: boolean }
   /** Answers after `ms` (longer than the client's timeout, to test timeouts). */
   | { kind: "slow"; ms: number }
   | { kind: "sent_false"; message?: string }
@@ -367,8 +368,15 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         if (fault?.kind === "http") {
           const headers: Record<string, string> =
             fault.retryAfter === undefined ? {} : { "retry-after": String(fault.retryAfter) };
+          const sentCode = fault.echo
+            ? textOf(
+                (body as { params?: { parameters?: unknown[] }[] })?.params?.[0]?.parameters?.[0],
+              )
+            : undefined;
           return json(
-            fault.body ?? { error: `Simulated HTTP ${fault.status}` },
+            fault.body ?? {
+              error: `Simulated HTTP ${fault.status}${sentCode ? ` for code ${sentCode}` : ""}`,
+            },
             fault.status,
             headers,
           );
