@@ -3,7 +3,7 @@
 import { randomInt, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { whatsappOtp } from "@waotp/better-auth";
-import { createOtp, memoryStore, oneMsg } from "@waotp/core";
+import { authenticationTemplateBody, createOtp, memoryStore, oneMsg } from "@waotp/core";
 import { otpRouter } from "@waotp/express";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
@@ -49,19 +49,14 @@ function benchChannel() {
 }
 
 /** The same request 1MSG gets from waotp, for the bare baseline. */
-function templateBody(phone, code) {
-  return {
-    phone,
-    template: SIM.name,
+const templateBody = (phone, code) => ({
+  ...authenticationTemplateBody(phone, code, {
+    name: SIM.name,
     namespace: SIM.namespace,
-    language: { policy: "deterministic", code: "en" },
-    params: [
-      { type: "body", parameters: [{ type: "text", text: code }] },
-      { type: "button", sub_type: "url", index: "0", parameters: [{ type: "text", text: code }] },
-    ],
-    messageSendTtlSeconds: 300,
-  };
-}
+    language: "en",
+  }),
+  messageSendTtlSeconds: 300,
+});
 
 async function waotpApp() {
   const otp = createOtp({

@@ -1,10 +1,11 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   createOtp,
   isOtpError,
   type Otp,
   type OtpOptions,
   type Store,
+  secretMatches,
   VERIFY_FAILURE_STATUS,
 } from "@waotp/core";
 import type { BetterAuthPlugin } from "better-auth";
@@ -56,8 +57,7 @@ const verifyBody = z.object({ phoneNumber: z.string().max(64), code: z.string().
  */
 export function whatsappOtp(options: WhatsappOtpOptions) {
   let engine: Otp | undefined;
-  const webhookKey =
-    options.webhookSecret === undefined ? undefined : digest(options.webhookSecret);
+  const { webhookSecret } = options;
   const signUp = options.signUpOnVerification ?? true;
 
   const otp = () => {
@@ -236,8 +236,8 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
         "/whatsapp-otp/webhook/:secret",
         { method: "POST", metadata: { scope: "server" } },
         async (ctx) => {
-          const given = digest(String(ctx.params?.secret ?? ""));
-          if (webhookKey === undefined || !timingSafeEqual(given, webhookKey)) {
+          const given = String(ctx.params?.secret ?? "");
+          if (webhookSecret === undefined || !secretMatches(given, webhookSecret)) {
             throw new APIError("UNAUTHORIZED", WHATSAPP_OTP_ERROR_CODES.UNAUTHORIZED);
           }
           return ctx.json(await core(() => otp().handleWebhook(ctx.body)));
@@ -263,8 +263,4 @@ declare module "@better-auth/core" {
   interface BetterAuthPluginRegistry<AuthOptions, Options> {
     "whatsapp-otp": { creator: typeof whatsappOtp };
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { constantTimeEqual, generateCode, hashCode } from "./code.js";
+import { constantTimeEqual, generateCode, hashCode, secretMatches } from "./code.js";
 
 const KEY = Buffer.alloc(32, 7);
 
@@ -46,5 +46,14 @@ describe("the runtime", () => {
     const major = process.versions.node.split(".")[0];
     expect(major).toBe(process.env.WAOTP_NODE_VERSION_CHECK ?? major);
     expect(Number(major)).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe("secretMatches", () => {
+  it("matches only the same secret, whatever the lengths", () => {
+    expect(secretMatches("hook-secret-0123456789", "hook-secret-0123456789")).toBe(true);
+    expect(secretMatches("hook-secret-0123456788", "hook-secret-0123456789")).toBe(false);
+    expect(secretMatches("", "hook-secret-0123456789")).toBe(false);
+    expect(secretMatches("hook-secret-0123456789-and-more", "hook-secret-0123456789")).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomInt, timingSafeEqual } from "node:crypto";
 
 /** Returns a uniformly random integer in `[0, max)`. Injected so tests can fix the codes. */
 export type RandomInt = (max: number) => number;
@@ -34,4 +34,13 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const right = Buffer.from(b);
   if (left.length !== right.length) return false;
   return timingSafeEqual(left, right);
+}
+
+/**
+ * Whether a secret given in a request (a webhook URL's path segment) is the expected one, in time
+ * that tells nothing about either: both are hashed first, so not even their lengths show.
+ */
+export function secretMatches(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

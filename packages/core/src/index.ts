@@ -1,5 +1,11 @@
 export type { Channel, ChannelSendResult, OtpMessage } from "./channel.js";
-export { constantTimeEqual, generateCode, hashCode, type RandomInt } from "./code.js";
+export {
+  constantTimeEqual,
+  generateCode,
+  hashCode,
+  type RandomInt,
+  secretMatches,
+} from "./code.js";
 export {
   canAdvance,
   DELIVERY_STATUSES,

@@ -1,5 +1,10 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import { type Otp, OtpError, VERIFY_FAILURE_STATUS, type VerifyResult } from "@waotp/core";
+import {
+  type Otp,
+  OtpError,
+  secretMatches,
+  VERIFY_FAILURE_STATUS,
+  type VerifyResult,
+} from "@waotp/core";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { type ErrorHandlerOptions, otpErrorHandler, sendError, sendHttpError } from "./errors.js";
 import { type VerifiedState, verifiedState } from "./verified-state.js";
@@ -43,8 +48,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   const state =
     options.state ?? verifiedState(options.secret === undefined ? {} : { secret: options.secret });
   const clientIp = options.clientIp ?? ((req: Request) => req.ip);
-  const webhookKey =
-    options.webhookSecret === undefined ? undefined : digest(options.webhookSecret);
+  const { webhookSecret } = options;
   if (options.webhookSecret !== undefined && options.webhookSecret.length < 16) {
     throw new OtpError(
       "CONFIG_INVALID",
@@ -102,12 +106,11 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
     }),
   );
 
-  if (webhookKey !== undefined) {
+  if (webhookSecret !== undefined) {
     router.post(
       "/webhook/:secret",
       (req, res, next) => {
-        const given = digest(String(req.params.secret ?? ""));
-        if (!timingSafeEqual(given, webhookKey)) {
+        if (!secretMatches(String(req.params.secret ?? ""), webhookSecret)) {
           return sendHttpError(res, "UNAUTHORIZED", "The webhook secret is wrong.");
         }
         next();
@@ -168,8 +171,4 @@ export function handle(fn: (req: Request, res: Response) => Promise<unknown>) {
   return (req: Request, res: Response, next: NextFunction) => {
     fn(req, res).catch(next);
   };
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
 }
