@@ -62,3 +62,30 @@ it("changeset version bumps only the packages a changeset names, and writes thei
   ).toContain("A sample fix.");
   expect(existsSync(join(dir, "packages", "core", "CHANGELOG.md"))).toBe(false);
 });
+
+it("reads every pending changeset and bumps every package it names", () => {
+  const dir = workspaceCopy();
+  const named = new Set();
+  for (const file of readdirSync(join(ROOT, ".changeset")).filter(
+    (f) => f.endsWith(".md") && f !== "README.md",
+  )) {
+    const text = readFileSync(join(ROOT, ".changeset", file), "utf8");
+    // Front matter: a line of dashes, one "package": bump per line, a line of dashes.
+    const front = text.match(/^---\n((?:"@waotp\/[a-z-]+": (?:major|minor|patch)\n)+)---\n/);
+    expect(front, `${file} has no changeset front matter`).not.toBeNull();
+    for (const line of front[1].trim().split("\n")) named.add(line.split('"')[1]);
+    cpSync(join(ROOT, ".changeset", file), join(dir, ".changeset", file));
+  }
+  const dirs = {
+    "@waotp/core": "core",
+    "@waotp/express": "express-middleware",
+    "@waotp/better-auth": "better-auth-plugin",
+    "@waotp/passport": "passport-strategy",
+  };
+  const before = Object.fromEntries([...named].map((name) => [name, version(dir, dirs[name])]));
+  execFileSync(join(ROOT, "node_modules", ".bin", "changeset"), ["version"], {
+    cwd: dir,
+    stdio: "pipe",
+  });
+  for (const name of named) expect(version(dir, dirs[name]), name).not.toBe(before[name]);
+});
