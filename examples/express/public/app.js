@@ -22,7 +22,10 @@ const MESSAGES = {
       phone_failures: `Too many wrong codes for this number. Try again in ${wait(e.retryAfter)}.`,
       ip_window: `Too many codes from your network. Try again in ${wait(e.retryAfter)}.`,
     })[e.limit] ?? `Too many codes right now. Try again in ${wait(e.retryAfter)}.`,
-  SEND_FAILED: () => "WhatsApp didn't take the message. Try again in a moment.",
+  SEND_FAILED: (e) =>
+    e.delivery === "unknown"
+      ? "WhatsApp didn't confirm the message, but it may still arrive: its code will work."
+      : "WhatsApp didn't take the message. Try again in a moment.",
   STORE_UNAVAILABLE: () => "The service is briefly unavailable. Try again in a moment.",
   INVALID_CODE: (e) =>
     e.attemptsLeft > 0
@@ -102,6 +105,14 @@ async function sendCode(event) {
     openCodeStep();
   } catch (error) {
     if (error.code === "SIGNED_OUT") return signedOut();
+    if (error.code === "SEND_FAILED" && error.delivery === "unknown") {
+      // The message may be on its way: wait for it on the code step, resend after the cooldown.
+      state.phone = phone;
+      state.messageId = "";
+      state.resendAt = Date.now() + (error.retryAfter ?? 60) * 1000;
+      openCodeStep();
+      return setError("code-error", explain(error));
+    }
     if (state.purpose === "step-up" && $("code-step").hidden) {
       // Step-up from the account page: show the code step, waiting for the resend to open.
       state.messageId = "";

@@ -1,4 +1,4 @@
-import { createOtp } from "@waotp/core";
+import { addWebhook, createOtp } from "@waotp/core";
 import { redisStore } from "@waotp/core/redis";
 import { channelFromEnv } from "@waotp/core/testing";
 import { createClient } from "redis";
@@ -46,13 +46,8 @@ export async function startDemo(env = process.env, log = console.log, otpOptions
     log(
       `waotp demo on ${url} (simulator mode: no ONEMSG_TOKEN, so codes go to the embedded 1MSG simulator at ${simulator.url})`,
     );
-    await fetch(`${simulator.url}/${simulator.channelId}/webhook`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${simulator.token}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        webhookUrl: `http://127.0.0.1:${server.address().port}${webhookPath}`,
-      }),
-    });
+    // Added beside the webhooks already on the channel (1MSG's own inbox webhook among them).
+    await addWebhook(channel.client, `http://127.0.0.1:${server.address().port}${webhookPath}`);
   } else {
     log(
       `waotp demo on ${url} (1MSG mode: channel ${config.oneMsg.channelId} at ${config.oneMsg.baseUrl})`,

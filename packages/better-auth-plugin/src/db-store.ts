@@ -329,6 +329,10 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
       );
     },
 
+    async get(key, now) {
+      return (await read<string>(`v:${key}`, now)).entry?.value ?? null;
+    },
+
     async set(key, value, ttlMs, now) {
       await mutate<string, void>(`v:${key}`, now, () => ({
         next: { value, expiresAt: now + ttlMs },

@@ -15,16 +15,31 @@ export interface OtpMessage {
 export interface ChannelSendResult {
   /** The channel's id for the message; delivery updates refer to it. */
   messageId: string;
+  /**
+   * The provider queued the message and gave a job id, not a message id: the message will go out,
+   * and its delivery updates will name the phone rather than `messageId`. The engine then links the
+   * first update for an unknown message to that phone with this send.
+   */
+  queued?: boolean;
 }
 
 /**
  * Delivers codes. `oneMsg()` is the WhatsApp channel through 1MSG; `createTestChannel()` from
  * `@waotp/core/testing` records messages for tests. A channel throws when it could not send; the
  * core turns that into `SEND_FAILED`. Errors must never carry the code.
+ *
+ * A channel that cannot tell whether a failed send went out (the provider failed after taking it,
+ * or did not answer in time) throws an error with `uncertain: true`. The engine then keeps the code
+ * valid, so a late message still works, and says so to the caller; it never sends again by itself.
  */
 export interface Channel {
   readonly name: string;
   send(message: OtpMessage): Promise<ChannelSendResult>;
   /** Asks the provider for a message's delivery state, for when webhooks are not set up. */
   poll?(messageId: string): Promise<DeliveryUpdate | null>;
+  /**
+   * Reads the delivery updates in a webhook body (already parsed JSON). The channel owns its wire
+   * format; bodies it does not recognise give an empty list.
+   */
+  readWebhook?(body: Record<string, unknown>): DeliveryUpdate[];
 }

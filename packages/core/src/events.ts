@@ -24,11 +24,24 @@ interface PhoneEvent extends EventBase {
  */
 export type OtpEvent =
   | (PhoneEvent & { type: "sent"; messageId: string; channel: string; expiresAt: Date })
-  | (PhoneEvent & { type: "send_failed"; error: ErrorCode; message: string })
+  | (PhoneEvent & {
+      type: "send_failed";
+      error: ErrorCode;
+      message: string;
+      /** The message may still have gone out (the provider failed after taking it, or timed out). */
+      uncertain?: true;
+    })
   | (PhoneEvent & { type: "verified" })
   | (PhoneEvent & { type: "rejected"; reason: VerifyFailureReason; attemptsLeft?: number })
   | (PhoneEvent & { type: "limited"; limit: LimitName; retryAfter: number })
-  | (EventBase & { type: "delivery"; messageId: string; status: DeliveryStatus; error?: string })
+  | (EventBase & {
+      type: "delivery";
+      messageId: string;
+      status: DeliveryStatus;
+      error?: string;
+      /** The provider's error code on a failure (Meta's `131026`, say). */
+      errorCode?: string;
+    })
   | (PhoneEvent & {
       type: "fallback";
       /** The message that failed. */

@@ -36,8 +36,23 @@ export {
   type OneMsgClientOptions,
   type RetryOptions,
 } from "./one-msg/client.js";
-export { type OneMsgEnv, oneMsgOptionsFromEnv } from "./one-msg/env.js";
+export {
+  type OneMsgEnv,
+  type OneMsgEnvSettings,
+  oneMsgOptionsFromEnv,
+  readOneMsgEnv,
+} from "./one-msg/env.js";
 export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";
+export { readDeliveryEntry, readOneMsgWebhook } from "./one-msg/webhook.js";
+export {
+  addWebhook,
+  getWebhooks,
+  MAX_WEBHOOKS,
+  removeWebhook,
+  type WebhookChange,
+  type WebhookEntry,
+  WebhookListFullError,
+} from "./one-msg/webhook-list.js";
 export type {
   CodeOptions,
   DeliveryOptions,

@@ -35,6 +35,15 @@ describe("send and verify", () => {
     );
   });
 
+  it("reads phones stored as 1MSG takes them (bare international digits) as the same number", async () => {
+    const t = setup();
+    const sent = await t.otp.send({ phone: "14155550101" });
+    expect(sent.phone).toBe(PHONE_US);
+    expect((await t.otp.verify({ phone: "+1 415 555 0101", code: t.code(PHONE_US) })).ok).toBe(
+      true,
+    );
+  });
+
   it("accepts a code typed with spaces or a dash", async () => {
     const t = setup({ random: () => 123456 });
     await t.otp.send({ phone: PHONE_US });
@@ -389,6 +398,7 @@ describe("store outage", () => {
       advanceDelivery: fail,
       getDelivery: fail,
       setIfAbsent: fail,
+      get: fail,
       set: fail,
       delete: fail,
     };

@@ -1,11 +1,6 @@
 import type { Channel } from "./channel.js";
 import { generateCode, hashCode } from "./code.js";
-import {
-  type DeliveryStatus,
-  type DeliveryUpdate,
-  isTerminal,
-  readDeliveryEntry,
-} from "./delivery.js";
+import { type DeliveryStatus, type DeliveryUpdate, isTerminal } from "./delivery.js";
 import type { VerifyFailureReason } from "./error-codes.js";
 import { isOtpError, OtpError } from "./errors.js";
 import type { LimitName, OtpEvent } from "./events.js";
@@ -174,7 +169,12 @@ export function createOtp(options: OtpOptions): Otp {
       }
     });
 
-    const delivered = await deliverCode(config.channel, phone, purpose, started);
+    let delivered: Awaited<ReturnType<typeof deliverCode>>;
+    try {
+      delivered = await deliverCode(config.channel, phone, purpose, started);
+    } catch (error) {
+      throw isUncertain(error) ? uncertainSendError(error, resendAt, now()) : error;
+    }
     if (delivered === null) {
       throw new OtpError(
         "STORE_UNAVAILABLE",
@@ -305,7 +305,6 @@ export function createOtp(options: OtpOptions): Otp {
     const worthAsking =
       !isTerminal(record.status) &&
       record.status !== "read" &&
-      !id.startsWith("job:") &&
       (record.expiresAt ?? Number.POSITIVE_INFINITY) > now();
     if (config.poll && channel?.poll && worthAsking) {
       // One poll per message per interval, across every instance sharing the store.
@@ -330,9 +329,17 @@ export function createOtp(options: OtpOptions): Otp {
    * Moves a message forward. A failure of the message that carries the pending code starts the
    * fallback, which runs on its own so the webhook is answered at once.
    */
-  async function applyUpdate(update: DeliveryUpdate) {
+  async function applyUpdate(received: DeliveryUpdate) {
     const at = now();
-    const applied = await guard(() => store.advanceDelivery(update, at));
+    let update = received;
+    let applied = await guard(() => store.advanceDelivery(update, at));
+    if (applied === null) {
+      // Perhaps the message of a queued send, known so far by its job id only.
+      const jobId = await queuedMessageFor(update);
+      if (jobId === null) return null;
+      update = { ...update, messageId: jobId };
+      applied = await guard(() => store.advanceDelivery(update, at));
+    }
     if (applied === null || !applied.changed) return applied;
     const { record } = applied;
     emit({
@@ -341,6 +348,7 @@ export function createOtp(options: OtpOptions): Otp {
       messageId: update.messageId,
       status: record.status,
       ...(record.error === undefined ? {} : { error: record.error }),
+      ...(update.errorCode === undefined ? {} : { errorCode: update.errorCode }),
     });
     const { phone, purpose, hash, expiresAt = 0 } = record;
     if (
@@ -355,6 +363,23 @@ export function createOtp(options: OtpOptions): Otp {
       void sendFallback(config.fallback, update.messageId, phone, purpose, hash).catch(() => {});
     }
     return applied;
+  }
+
+  /**
+   * The job id of the queued send an update belongs to. The first update that names a phone with a
+   * queued send claims it, and its message id is remembered for the updates after it, so only one
+   * message (the first after the send) is ever taken for the queued one.
+   */
+  async function queuedMessageFor(update: DeliveryUpdate): Promise<string | null> {
+    const alias = `queued:message:${update.messageId}`;
+    const known = await guard(() => store.get(alias, now()));
+    if (known !== null || update.phone === undefined) return known;
+    const waiting = `queued:phone:${update.phone}`;
+    const jobId = await guard(() => store.get(waiting, now()));
+    if (jobId === null) return null;
+    const claimed = await guard(() => store.setIfAbsent(alias, jobId, config.deliveryTtlMs, now()));
+    await forget(waiting);
+    return claimed ?? jobId;
   }
 
   /**
@@ -378,8 +403,9 @@ export function createOtp(options: OtpOptions): Otp {
     );
     if (!stored) return null;
     let messageId: string;
+    let queued: boolean | undefined;
     try {
-      ({ messageId } = await channel.send({
+      ({ messageId, queued } = await channel.send({
         phone: phone.digits,
         code,
         purpose,
@@ -398,6 +424,7 @@ export function createOtp(options: OtpOptions): Otp {
         purpose,
         error: error.code,
         message: error.message,
+        ...(isUncertain(error) ? { uncertain: true } : {}),
       });
       throw error;
     }
@@ -415,6 +442,11 @@ export function createOtp(options: OtpOptions): Otp {
         config.deliveryTtlMs,
       ),
     );
+    if (queued === true) {
+      await guard(() =>
+        store.set(`queued:phone:${phone.digits}`, messageId, config.ttlMs, started),
+      );
+    }
     return { messageId, expiresAt };
   }
 
@@ -461,12 +493,16 @@ export function createOtp(options: OtpOptions): Otp {
     if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
       throw new OtpError("WEBHOOK_INVALID", "The webhook body must be a JSON object.");
     }
-    const { ack, hooks } = payload as Record<string, unknown>;
-    const entries = [...(Array.isArray(ack) ? ack : []), ...(Array.isArray(hooks) ? hooks : [])];
+    const reader = config.channel.readWebhook ?? config.fallback?.readWebhook;
+    if (reader === undefined) {
+      throw new OtpError(
+        "WEBHOOK_INVALID",
+        `The ${config.channel.name} channel does not take delivery webhooks.`,
+      );
+    }
     const result: WebhookResult = { updated: 0, ignored: 0 };
-    for (const entry of entries) {
-      const update = readDeliveryEntry(entry);
-      const applied = update && (await applyUpdate(update));
+    for (const update of reader(payload as Record<string, unknown>)) {
+      const applied = await applyUpdate(update);
       if (applied?.changed) result.updated += 1;
       else result.ignored += 1;
     }
@@ -530,9 +566,31 @@ function channelError(cause: unknown, channel: string, code: string): OtpError {
   safeCause.name = original.name;
   return new OtpError("SEND_FAILED", message, {
     cause: safeCause,
+    ...(isUncertain(cause) ? { details: { delivery: "unknown" } } : {}),
     ...(isOtpError(cause) && cause.retryAfter !== undefined
       ? { retryAfter: cause.retryAfter }
       : {}),
+  });
+}
+
+/** Whether a channel's failure may have come after the message went out (see `Channel`). */
+function isUncertain(error: unknown): boolean {
+  const { uncertain, details } = (error ?? {}) as { uncertain?: unknown; details?: unknown };
+  return (
+    uncertain === true || (details as { delivery?: unknown } | undefined)?.delivery === "unknown"
+  );
+}
+
+/**
+ * The error for a send whose message may still arrive: the code stays valid, and the caller learns
+ * when a new code can be asked for (the cooldown the send started), rather than a bare failure.
+ */
+function uncertainSendError(error: unknown, resendAt: number, at: number): OtpError {
+  const cause = error as OtpError;
+  return new OtpError("SEND_FAILED", cause.message, {
+    retryAfter: Math.max(cause.retryAfter ?? 0, Math.ceil((resendAt - at) / 1000)),
+    details: { ...cause.details, delivery: "unknown" },
+    cause,
   });
 }
 

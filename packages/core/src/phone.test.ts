@@ -14,6 +14,16 @@ describe("parsePhone", () => {
     ["011 44 20 7946 0958", "US", "+442079460958"],
     ["+49 30 901820", "GB", "+4930901820"],
     ["+91 98765 43210", undefined, "+919876543210"],
+    // Bare international digits, as 1MSG takes phones and apps store them.
+    ["14155550101", undefined, "+14155550101"],
+    ["442079460958", undefined, "+442079460958"],
+    [" 919876543210 ", undefined, "+919876543210"],
+    // With a default country, bare digits are national first, international otherwise.
+    ["4155550101", "US", "+14155550101"],
+    ["14155550101", "US", "+14155550101"],
+    ["14155550101", "GB", "+14155550101"],
+    ["442079460958", "US", "+442079460958"],
+    ["02079460958", "GB", "+442079460958"],
   ] as const)("reads %j (default %s) as %s", (input, country, e164) => {
     const phone = parsePhone(input, country);
     expect(phone.e164).toBe(e164);
@@ -33,6 +43,10 @@ describe("parsePhone", () => {
     "+1415555010199",
     "tel:+14155550101",
     "+1 415 555 0101 abc",
+    // Bare digits that are no number in any reading; formatted ones need a + or a default country.
+    "4155550101",
+    "15551234567",
+    "1 415 555 0101",
     "++14155550101",
     "0",
     "",

@@ -19,10 +19,17 @@ const MAX_INPUT_LENGTH = 64;
 // What people type around the digits: spaces, dashes, dots, slashes, brackets, one leading plus.
 const TYPED_PHONE = /^\+?[0-9\s().\-/]+$/;
 
+// International digits with no plus, as 1MSG takes and stores them: `14155550101`.
+const BARE_DIGITS = /^[1-9][0-9]{6,14}$/;
+
 /**
- * Turns what a person typed (`+1 (415) 555-0101`, `00 44 20 7946 0958`, or a national number with a
- * default country) into a validated international number. Anything that cannot be a real number
- * throws `INVALID_PHONE`; nothing else is ever thrown.
+ * Turns a phone number as people type it or apps store it into a validated international number:
+ * - with `+` or `00`: international (`+1 (415) 555-0101`, `00 44 20 7946 0958`);
+ * - bare digits (`14155550101`, the form 1MSG takes, so many databases hold it): international
+ *   when there is no `defaultCountry`; with one, national first (`4155550101` with `US`), and
+ *   international only when that is not a valid national number (`14155550101` with `GB`);
+ * - anything else with `defaultCountry`: national in that country (`(415) 555-0101`, `020 7946 0958`).
+ * Anything that cannot be a real number throws `INVALID_PHONE`; nothing else is ever thrown.
  */
 export function parsePhone(input: unknown, defaultCountry?: CountryCode): Phone {
   if (typeof input !== "string") {
@@ -34,22 +41,29 @@ export function parsePhone(input: unknown, defaultCountry?: CountryCode): Phone 
   }
   // "00" is the international call prefix in most of the world; read it as "+".
   if (text.startsWith("00")) text = `+${text.slice(2)}`;
-  let parsed: ReturnType<typeof parsePhoneNumberFromString>;
-  try {
-    parsed = parsePhoneNumberFromString(
-      text,
-      defaultCountry === undefined ? undefined : { defaultCountry },
-    );
-  } catch {
-    throw invalid();
-  }
-  if (!parsed?.isValid() || parsed.ext) throw invalid();
+  const bare = BARE_DIGITS.test(text);
+  let parsed = bare && defaultCountry === undefined ? read(`+${text}`) : read(text, defaultCountry);
+  if (bare && defaultCountry !== undefined && parsed === undefined) parsed = read(`+${text}`);
+  if (parsed === undefined) throw invalid();
   return {
     e164: parsed.number,
     digits: parsed.number.slice(1),
     callingCode: parsed.countryCallingCode,
     country: parsed.country,
   };
+}
+
+/** A valid number without an extension, or undefined. */
+function read(text: string, defaultCountry?: CountryCode) {
+  try {
+    const parsed = parsePhoneNumberFromString(
+      text,
+      defaultCountry === undefined ? undefined : { defaultCountry },
+    );
+    return parsed?.isValid() && !parsed.ext ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function invalid(): OtpError {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canAdvance, DELIVERY_STATUSES, readDeliveryEntry } from "./delivery.js";
+import { canAdvance, DELIVERY_STATUSES } from "./delivery.js";
+import { readDeliveryEntry, readOneMsgWebhook } from "./one-msg/webhook.js";
 import { PHONE_US, PHONE_US_2, setup } from "./test-utils.js";
 import { createTestChannel } from "./testing/test-channel.js";
 
@@ -105,7 +106,8 @@ describe("handleWebhook", () => {
       hooks: "not a list",
       messages: [{ id: "in.1", body: "hi", fromMe: false }],
     });
-    expect(result).toEqual({ updated: 0, ignored: 10 });
+    // Only the well-formed update for an unknown message is an update at all; the rest is skipped.
+    expect(result).toEqual({ updated: 0, ignored: 1 });
     expect(await t.otp.handleWebhook({ messages: [{ id: "in.2", body: "hello" }] })).toEqual({
       updated: 0,
       ignored: 0,
@@ -155,7 +157,8 @@ describe("delivery states", () => {
     expect(readDeliveryEntry({ id: "m", status: "failed", error: { code: 131026 } })).toEqual({
       messageId: "m",
       status: "failed",
-      error: "131026",
+      error: "131026 Message undeliverable (not a WhatsApp user, or an outdated app)",
+      errorCode: "131026",
     });
     const long = readDeliveryEntry({ id: "m", status: "undelivered", error: "e".repeat(1000) });
     expect(long?.error).toHaveLength(300);
@@ -281,6 +284,7 @@ describe("polling", () => {
     const asked: string[] = [];
     const channel = {
       name: "pollable",
+      readWebhook: readOneMsgWebhook,
       send: async () => ({ messageId: `m.${asked.length}.${Math.random()}` }),
       poll: async (messageId: string) => {
         asked.push(messageId);

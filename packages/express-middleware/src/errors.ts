@@ -30,6 +30,10 @@ export function sendHttpError(
   sendError(res, HTTP_ERROR_CODES[code], code, message, fields);
 }
 
+// A send whose message may still arrive: the client should wait for it, and may ask again later.
+const UNCERTAIN_SEND =
+  "The message was not confirmed, but it may still arrive: its code will work. If it does not, ask for a new code when retryAfter has passed.";
+
 // What a client is told for failures on our side; the specifics are for the server's logs.
 const PUBLIC_MESSAGES: Record<string, string> = {
   SEND_FAILED: "The code could not be sent right now. Try again in a moment.",
@@ -67,9 +71,10 @@ export function otpErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequest
       if (error.status >= 500) options.onError?.(error);
       const body = error.toJSON().error;
       const { code, message, ...fields } = body;
-      const publicMessage = PUBLIC_MESSAGES[code];
+      const uncertain = fields.delivery === "unknown";
+      const publicMessage = uncertain ? UNCERTAIN_SEND : PUBLIC_MESSAGES[code];
       // For failures on our side, keep only what a client can act on.
-      const shown = publicMessage === undefined ? fields : pick(fields, ["retryAfter"]);
+      const shown = publicMessage === undefined ? fields : pick(fields, ["retryAfter", "delivery"]);
       return sendError(res, error.status, code, publicMessage ?? message, shown);
     }
     const type = (error as { type?: unknown } | null)?.type;

@@ -183,6 +183,36 @@ export function describeRouter(name: string, express: ExpressFactory) {
         });
       });
 
+      it("tells a client whose message may still arrive to wait for it, and when to ask again", async () => {
+        const { server, channel } = app();
+        // 1MSG failed after taking the message: the phone has the code, the send has no answer.
+        const uncertain = Object.assign(new Error("1MSG answered HTTP 502 for token tok_123"), {
+          uncertain: true,
+        });
+        const originalSend = channel.send.bind(channel);
+        channel.send = async (message) => {
+          await originalSend(message);
+          throw uncertain;
+        };
+        const res = await send(server);
+        expect(res.status).toBe(502);
+        expect(res.body).toEqual({
+          error: {
+            code: "SEND_FAILED",
+            delivery: "unknown",
+            retryAfter: 60,
+            message: expect.stringMatching(/may still arrive: its code will work/),
+          },
+        });
+        expect(JSON.stringify(res.body)).not.toContain("tok_123");
+        // The late message's code works, and asking again waits for the cooldown.
+        expect((await send(server)).status).toBe(429);
+        const verified = await request(server)
+          .post("/otp/verify")
+          .send({ phone: PHONE, code: channel.lastCode(PHONE) });
+        expect(verified.status).toBe(200);
+      });
+
       it("answers STORE_UNAVAILABLE with 503", async () => {
         const store = memoryStore();
         store.take = async () => {

@@ -3,8 +3,21 @@ import { parseArgs } from "node:util";
 import { isTerminal } from "../delivery.js";
 import { isOtpError } from "../errors.js";
 import { oneMsg } from "../one-msg/channel.js";
-import { DEFAULT_BASE_URL } from "../one-msg/client.js";
+import { createOneMsgClient, DEFAULT_BASE_URL, type OneMsgClient } from "../one-msg/client.js";
+import { readOneMsgEnv } from "../one-msg/env.js";
 import { OneMsgError } from "../one-msg/errors.js";
+import { checkTemplates, listTemplates, type TemplateCheck } from "../one-msg/templates.js";
+import {
+  addWebhook,
+  describeWebhookUrl,
+  getAckNotifications,
+  getWebhooks,
+  isOneMsgInboxWebhook,
+  MAX_WEBHOOKS,
+  maskWebhookUrl,
+  removeWebhook,
+  sameWebhookUrl,
+} from "../one-msg/webhook-list.js";
 import { createOtp } from "../otp.js";
 import { maskPhone } from "../phone.js";
 import { startOneMsgSimulator } from "../testing/simulator.js";
@@ -23,14 +36,16 @@ const HELP: Record<string, string> = {
 Usage: waotp <command> [options]
 
 Commands:
-  simulate           start a local 1MSG simulator and print the settings to use it
-  send <phone>       send one real code to a phone, to check the template
-  doctor             check the channel and the template, with a fix for each problem
-  webhook set <url>  point 1MSG's delivery webhook at <url> (and turn acks on)
-  webhook get        show the registered webhook
+  simulate              start a local 1MSG simulator and print the settings to use it
+  send <phone>          send one real code to a phone, to check the template
+  doctor                check the channel and the template, with a fix for each problem
+  webhook set <url>     add <url> to 1MSG's delivery webhooks, keeping the others (acks on)
+  webhook remove <url>  take <url> off the channel's webhooks
+  webhook get           show the registered webhooks and whether acks are on
 
 Settings come from ONEMSG_API_URL (default ${DEFAULT_BASE_URL}), ONEMSG_CHANNEL_ID, ONEMSG_TOKEN,
-ONEMSG_TEMPLATE, ONEMSG_NAMESPACE and ONEMSG_LANGUAGE (default en).
+ONEMSG_TEMPLATE, ONEMSG_NAMESPACE, ONEMSG_LANGUAGE (default en) and ONEMSG_AUTH (bearer, the
+default, sends the token in the Authorization header; query sends it as ?token=).
 Run "waotp <command> --help" for a command's options.`,
   simulate: `Usage: waotp simulate [--port 4010] [--host 127.0.0.1] [--webhook-key ack|hooks]
 
@@ -43,14 +58,22 @@ Sends one code to <phone> with the ONEMSG_* settings, as the library would, and 
 With --wait, asks 1MSG (hookInfo) for the delivery state until it is final or the time is up.`,
   doctor: `Usage: waotp doctor
 
-Checks that the ONEMSG_* settings are complete, that the channel is connected, and that the template
-exists in the language, is approved, is in the AUTHENTICATION category, has one body variable and a
-copy-code button, and that its namespace matches ONEMSG_NAMESPACE. Exits with 1 when a check fails.`,
+Checks that the ONEMSG_* settings are complete, that the channel is connected (or connecting), and
+that the template exists in the language (reading every page of the channel's templates), is
+approved, is in the AUTHENTICATION category (or OTP, its older name), has one body variable and a
+button that carries the code (copy code, or one-tap / zero-tap autofill, in the OTP or the URL form),
+and that its namespace matches ONEMSG_NAMESPACE. Exits with 1 when a check fails.`,
   webhook: `Usage: waotp webhook set <url>
+       waotp webhook remove <url> [--force]
        waotp webhook get
 
-"set" replaces the channel's webhook list with <url> and turns delivery acks on
-(ackNotificationsOn). Put a secret in the URL path: 1MSG does not sign webhooks.`,
+"set" adds <url> to the channel's webhook list and turns delivery acks on (ackNotificationsOn).
+The other URLs stay, 1MSG's own inbox webhook (https://app.1msg.io/…) first of all: removing it
+breaks the 1MSG inbox. 1MSG keeps at most ${MAX_WEBHOOKS} URLs; running "set" twice changes nothing.
+"remove" takes only <url> off the list (1MSG's inbox webhook only with --force).
+"get" shows every registered URL, with its path hidden, and whether acks are on.
+Put a secret in the URL path: 1MSG does not sign webhooks. Only ONEMSG_CHANNEL_ID and ONEMSG_TOKEN
+are needed.`,
 };
 
 /** Runs the `waotp` command line; resolves with the exit code. */
@@ -81,38 +104,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   } catch (error) {
     if (isOtpError(error) || error instanceof TypeError) {
-      io.err(`waotp ${command}: ${error.message}`);
+      io.err(`waotp ${command}: ${describe(error)}`);
       return 1;
     }
     throw error;
   }
 }
 
-function settings(env: CliIo["env"]) {
-  const missing = [
-    "ONEMSG_CHANNEL_ID",
-    "ONEMSG_TOKEN",
-    "ONEMSG_TEMPLATE",
-    "ONEMSG_NAMESPACE",
-  ].filter((name) => !env[name]);
-  return {
-    missing,
-    baseUrl: env.ONEMSG_API_URL || DEFAULT_BASE_URL,
-    channelId: env.ONEMSG_CHANNEL_ID ?? "",
-    token: env.ONEMSG_TOKEN ?? "",
-    template: {
-      name: env.ONEMSG_TEMPLATE ?? "",
-      namespace: env.ONEMSG_NAMESPACE ?? "",
-      language: env.ONEMSG_LANGUAGE || "en",
-    },
-  };
-}
-
-function requireSettings(io: CliIo) {
-  const config = settings(io.env);
-  if (config.missing.length > 0) {
+/**
+ * The ONEMSG_* settings, failing with the names of the missing ones among `needed` (all four
+ * by default).
+ */
+function requireSettings(io: CliIo, needed?: readonly string[]) {
+  const config = readOneMsgEnv(io.env);
+  const missing = config.missing.filter((name) => needed === undefined || needed.includes(name));
+  if (missing.length > 0) {
     throw new TypeError(
-      `set ${config.missing.join(", ")} (from the 1MSG dashboard, or from "waotp simulate").`,
+      `set ${missing.join(", ")} (from the 1MSG dashboard, or from "waotp simulate").`,
     );
   }
   return config;
@@ -167,8 +175,8 @@ async function send(args: string[], io: CliIo): Promise<number> {
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0 || waitSeconds > 600) {
     throw new TypeError("--wait must be 0 to 600 seconds.");
   }
-  const config = requireSettings(io);
-  const channel = oneMsg(config);
+  const { options } = requireSettings(io);
+  const channel = oneMsg(options);
   const otp = createOtp({
     secret: randomBytes(32),
     channel,
@@ -192,20 +200,15 @@ async function send(args: string[], io: CliIo): Promise<number> {
   return last === "failed" || last === "undelivered" ? 1 : 0;
 }
 
-interface Check {
-  ok: boolean;
-  label: string;
-  fix?: string;
-}
-
 async function doctor(io: CliIo): Promise<number> {
-  const config = settings(io.env);
-  const checks: Check[] = [];
+  const config = readOneMsgEnv(io.env);
+  const { options } = config;
+  const checks: TemplateCheck[] = [];
   const report = () => {
     for (const check of checks) {
-      io.out(
-        `${check.ok ? "✓" : "✗"} ${check.label}${check.ok || !check.fix ? "" : `\n    fix: ${check.fix}`}`,
-      );
+      io.out(`${check.ok ? "✓" : "✗"} ${check.label}`);
+      if (!check.ok && check.fix) io.out(`    fix: ${check.fix}`);
+      if (check.note) io.out(`    note: ${check.note}`);
     }
     const failed = checks.filter((c) => !c.ok).length;
     io.out(failed === 0 ? "All checks passed." : `${failed} check${failed > 1 ? "s" : ""} failed.`);
@@ -219,96 +222,137 @@ async function doctor(io: CliIo): Promise<number> {
   });
   if (needed.length > 0) return report();
 
-  const { client } = oneMsg({
-    ...config,
-    template: { ...config.template, namespace: config.template.namespace || "-" },
-  });
+  const client = createOneMsgClient(options);
   try {
     const { data } = await client.request({ method: "GET", path: "status" });
-    const state = String(data.accountStatus ?? data.status ?? data.state ?? "unknown");
-    checks.push({
-      ok: ["authenticated", "connected", "active"].includes(state.toLowerCase()),
-      label: `channel ${config.channelId} is connected (${state})`,
-      fix: "open the channel in the 1MSG dashboard and finish connecting the WhatsApp number",
-    });
+    checks.push(channelCheck(client.channelId, data));
   } catch (error) {
     checks.push({ ok: false, label: "1MSG answers for this channel", fix: describe(error) });
     return report();
   }
 
-  const { data } = await client.request({ method: "GET", path: "templates" });
-  const templates = Array.isArray(data.templates)
-    ? (data.templates as Record<string, unknown>[])
-    : [];
-  const named = templates.filter((t) => t.name === config.template.name);
-  const template = named.find((t) => t.language === config.template.language);
-  checks.push({
-    ok: template !== undefined,
-    label: `template "${config.template.name}" exists in language "${config.template.language}"`,
-    fix:
-      named.length > 0
-        ? `set ONEMSG_LANGUAGE to one of: ${named.map((t) => String(t.language)).join(", ")}`
-        : `create an AUTHENTICATION template with a copy-code button in the 1MSG dashboard; templates here: ${templates.map((t) => String(t.name)).join(", ") || "none"}`,
-  });
-  if (template === undefined) return report();
-
-  const components = Array.isArray(template.components)
-    ? (template.components as Record<string, unknown>[])
-    : [];
-  const body = components.find((c) => String(c.type).toUpperCase() === "BODY");
-  const variables = new Set(String(body?.text ?? "").match(/\{\{\d+\}\}/g) ?? []).size;
-  const buttons = components
-    .filter((c) => String(c.type).toUpperCase() === "BUTTONS")
-    .flatMap((c) => (Array.isArray(c.buttons) ? (c.buttons as Record<string, unknown>[]) : []));
-  const copyCode = buttons.some(
-    (b) =>
-      String(b.otp_type).toUpperCase() === "COPY_CODE" ||
-      String(b.type).toUpperCase() === "COPY_CODE",
-  );
-  checks.push(
-    {
-      ok: template.status === "APPROVED",
-      label: `template is approved (${String(template.status)})`,
-      fix: "wait for Meta's review, or fix what the rejection says and submit again",
-    },
-    {
-      ok: template.category === "AUTHENTICATION",
-      label: `template is in the AUTHENTICATION category (${String(template.category)})`,
-      fix: "create a new template in the AUTHENTICATION category; the category of an approved template cannot change",
-    },
-    {
-      ok: variables === 1,
-      label: `template body has one variable for the code (${variables})`,
-      fix: "authentication templates carry exactly one body variable, {{1}}, the code",
-    },
-    {
-      ok: copyCode,
-      label: "template has a copy-code button",
-      fix: "add a copy-code (OTP) button: waotp sends the code in it as well as in the body",
-    },
-    {
-      ok: config.template.namespace !== "" && template.namespace === config.template.namespace,
-      label: `ONEMSG_NAMESPACE matches the template's namespace`,
-      fix: `set ONEMSG_NAMESPACE=${String(template.namespace)}`,
-    },
-  );
+  const expected = options.template;
+  let list: Awaited<ReturnType<typeof listTemplates>>;
+  try {
+    list = await listTemplates(client);
+  } catch (error) {
+    checks.push({ ok: false, label: "1MSG lists the channel's templates", fix: describe(error) });
+    return report();
+  }
+  if (list.error !== undefined) {
+    // A 200 that carries an error says nothing about the template: report what 1MSG said.
+    checks.push({
+      ok: false,
+      label: "1MSG lists the channel's templates",
+      fix: `1MSG said: ${list.error}`,
+    });
+    return report();
+  }
+  const { checks: templateChecks } = checkTemplates(list.templates, expected);
+  const [exists] = templateChecks;
+  if (exists !== undefined && !exists.ok && !list.complete) {
+    exists.note = `read only the first ${list.templates.length} templates of ${list.total ?? "an unknown number"}: 1MSG's pages did not end`;
+  }
+  checks.push(...templateChecks);
   return report();
 }
 
-async function webhook(args: string[], io: CliIo): Promise<number> {
-  const [action, url] = args;
-  const config = requireSettings(io);
-  const { client } = oneMsg(config);
-  if (action === "get") {
-    const { data } = await client.request({ method: "GET", path: "webhook" });
-    const urls = [data.webhookUrl ?? []].flat().map((u) => maskUrl(String(u)));
-    io.out(`webhook: ${urls.length > 0 ? urls.join(", ") : "none"}`);
-    return 0;
+/** The channel states 1MSG answers with (SDK-OLD); `connecting` means "everything is ok". */
+const CONNECTED = new Set(["connected", "connecting", "authenticated", "active"]);
+
+function channelCheck(channelId: string, data: Record<string, unknown>): TemplateCheck {
+  const said =
+    typeof data.error === "string"
+      ? data.error
+      : typeof (data.error as { message?: unknown } | undefined)?.message === "string"
+        ? String((data.error as { message: string }).message)
+        : undefined;
+  if (said !== undefined) {
+    return { ok: false, label: "1MSG answers for this channel", fix: `1MSG said: ${said}` };
   }
-  if (action !== "set" || url === undefined) {
+  const state = String(data.status ?? data.state ?? data.accountStatus ?? "unknown");
+  const account =
+    data.accountStatus !== undefined && data.status !== undefined
+      ? `; account ${String(data.accountStatus)}`
+      : "";
+  const lower = state.toLowerCase();
+  return {
+    ok: CONNECTED.has(lower),
+    label: `channel ${channelId} is connected (${state}${account})`,
+    fix:
+      lower === "disconnected"
+        ? "open the channel in the 1MSG dashboard and connect the WhatsApp number again"
+        : "open the channel in the 1MSG dashboard and finish connecting the WhatsApp number",
+    ...(lower === "connecting"
+      ? { note: "1MSG reports connecting while the channel works; sends go out" }
+      : {}),
+  };
+}
+
+async function webhook(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { force: { type: "boolean", default: false } },
+  });
+  const [action, url, ...extra] = positionals;
+  const known =
+    (action === "get" && url === undefined) ||
+    ((action === "set" || action === "remove") && url !== undefined);
+  if (!known || extra.length > 0) {
     io.err(HELP.webhook as string);
     return 1;
   }
+  const { options } = requireSettings(io, ["ONEMSG_CHANNEL_ID", "ONEMSG_TOKEN"]);
+  const client = createOneMsgClient(options);
+  if (action === "get") return await showWebhooks(client, io);
+  const target = readWebhookArgument(url as string);
+  if (action === "set") {
+    const { changed, urls } = await addWebhook(client, target);
+    io.out(
+      changed
+        ? `Webhook set to ${maskUrl(target)} and delivery acks turned on.`
+        : `Webhook ${maskUrl(target)} was already registered; delivery acks turned on.`,
+    );
+    const others = urls.filter((u) => !sameWebhookUrl(u, target));
+    if (others.length > 0) {
+      io.out(`Kept the other webhooks: ${others.map(describeWebhookUrl).join(", ")}`);
+    }
+    return 0;
+  }
+  if (isOneMsgInboxWebhook(target) && !values.force) {
+    throw new TypeError(
+      "that is 1MSG's own inbox webhook: without it the 1MSG inbox stops receiving messages. Add --force to remove it anyway.",
+    );
+  }
+  const { changed, urls } = await removeWebhook(client, target);
+  io.out(
+    changed
+      ? `Webhook ${maskUrl(target)} removed; ${urls.length === 0 ? "no webhooks are left" : `still registered: ${urls.map(describeWebhookUrl).join(", ")}`}.`
+      : `Webhook ${maskUrl(target)} was not registered; nothing changed.`,
+  );
+  return 0;
+}
+
+async function showWebhooks(client: OneMsgClient, io: CliIo): Promise<number> {
+  const entries = await getWebhooks(client);
+  // The list is what matters; an older API without GET /settings leaves the acks state unknown.
+  const acks = await getAckNotifications(client).catch(() => undefined);
+  if (entries.length === 0) {
+    io.out("webhooks: none");
+  } else {
+    io.out(`webhooks (${entries.length} of at most ${MAX_WEBHOOKS}):`);
+    for (const entry of entries) {
+      io.out(`  ${describeWebhookUrl(entry.url)}${entry.status ? ` [${entry.status}]` : ""}`);
+    }
+  }
+  io.out(
+    `delivery acks (ackNotificationsOn): ${acks === undefined ? "unknown (1MSG did not say)" : acks ? "on" : "off: run waotp webhook set <url> to turn them on"}`,
+  );
+  return 0;
+}
+
+function readWebhookArgument(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -317,27 +361,24 @@ async function webhook(args: string[], io: CliIo): Promise<number> {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
     throw new TypeError("the webhook URL must be http(s).");
-  await client.request({
-    method: "POST",
-    path: "webhook",
-    body: { webhookUrl: parsed.toString() },
-  });
-  await client.request({ method: "POST", path: "settings", body: { ackNotificationsOn: true } });
-  io.out(`Webhook set to ${maskUrl(parsed.toString())} and delivery acks turned on.`);
-  return 0;
+  return parsed.toString();
 }
 
 /** A webhook URL with its path and query hidden: they usually hold the webhook secret. */
-function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname.length > 1 || parsed.search ? "/…" : "/"}`;
-  } catch {
-    return "(not a URL)";
-  }
-}
+const maskUrl = maskWebhookUrl;
 
+/**
+ * What went wrong, for a person. A 403 is a trial or blocked channel (SDK-NEW), not a wrong token:
+ * the client may call it `unauthorized` or `forbidden`, so the HTTP status decides.
+ */
 function describe(error: unknown): string {
-  if (error instanceof OneMsgError) return error.message;
+  const status = (error as { httpStatus?: unknown } | null)?.httpStatus;
+  if (error instanceof OneMsgError || isOtpError(error)) {
+    if (status === 403) {
+      const said = (error as OneMsgError).providerMessage;
+      return `1MSG answered HTTP 403: the channel is on trial or blocked; check the subscription in the 1MSG dashboard.${said ? ` 1MSG said: ${said}` : ""}`;
+    }
+    return error.message;
+  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -146,7 +146,7 @@ describe("oneMsg send", () => {
     server.use(
       http.post(`${BASE}/ch1/sendTemplate`, () => HttpResponse.json({ sent: false, jobId: 77 })),
     );
-    expect(await channel().send(message())).toEqual({ messageId: "job:77" });
+    expect(await channel().send(message())).toEqual({ messageId: "job:77", queued: true });
   });
 
   it("says which setting to fix on 401, does not retry, and never shows the token", async () => {
@@ -190,20 +190,35 @@ describe("oneMsg send", () => {
     expect(error.message).toMatch(/ONEMSG_CHANNEL_ID.*ONEMSG_API_URL/);
   });
 
-  it("retries a 500 and sends one message", async () => {
-    fake.inject({ kind: "http", status: 500 });
-    const result = await channel().send(message());
-    expect(fake.calls.sendTemplate).toBe(2);
+  it("does not retry a send's 5xx: 1MSG may have taken the message before failing", async () => {
+    fake.inject({ kind: "http_after_send", status: 500 });
+    const error = await failure(channel().send(message()));
+    expect(error).toMatchObject({ reason: "server_error", httpStatus: 500, uncertain: true });
+    expect(error.message).toMatch(/may still arrive, and its code will work/);
+    // One message reached the phone, and only one: a retry would have sent a second code.
+    expect(fake.calls.sendTemplate).toBe(1);
     expect(fake.inbox("14155550101")).toHaveLength(1);
-    expect(result.messageId).toBe(fake.messages[0]?.id);
   });
 
-  it("gives up after 3 tries of 5xx", async () => {
-    fake.inject({ kind: "http", status: 503 }, 3);
-    const error = await failure(channel().send(message()));
-    expect(error).toMatchObject({ reason: "server_error", httpStatus: 503 });
-    expect(fake.calls.sendTemplate).toBe(3);
-    expect(fake.messages).toHaveLength(0);
+  it("retries a 5xx of a call that sends nothing, up to 3 tries", async () => {
+    const { messageId } = await channel().send(message());
+    let asked = 0;
+    server.use(
+      http.get(`${BASE}/ch1/hookInfo`, () => {
+        asked += 1;
+        return HttpResponse.json({ error: "busy" }, { status: 503 });
+      }),
+    );
+    const error = await failure(channel().poll?.(messageId) as Promise<unknown>);
+    expect(error).toMatchObject({ reason: "server_error", httpStatus: 503, uncertain: false });
+    expect(asked).toBe(3);
+  });
+
+  it("retries a send refused with 429 (1MSG did not take it), and sends one message", async () => {
+    fake.inject({ kind: "http", status: 429, retryAfter: 0 });
+    await channel().send(message());
+    expect(fake.calls.sendTemplate).toBe(2);
+    expect(fake.inbox("14155550101")).toHaveLength(1);
   });
 
   it("honours Retry-After on 429 when it fits, and reports it when it does not", async () => {
@@ -227,7 +242,7 @@ describe("oneMsg send", () => {
   });
 
   it("keeps every try inside the code's lifetime", async () => {
-    fake.inject({ kind: "http", status: 500 }, 3);
+    fake.inject({ kind: "http", status: 429 }, 3);
     const started = Date.now();
     const error = await failure(
       channel({ retry: { baseDelayMs: 400, maxDelayMs: 400 } }).send({
@@ -235,7 +250,7 @@ describe("oneMsg send", () => {
         expiresAt: new Date(Date.now() + 150),
       }),
     );
-    expect(error.reason).toBe("server_error");
+    expect(error.reason).toBe("rate_limited");
     expect(fake.calls.sendTemplate).toBe(1);
     expect(Date.now() - started).toBeLessThan(400);
   });
@@ -247,7 +262,7 @@ describe("oneMsg send", () => {
   });
 
   it("does not retry when retries are off", async () => {
-    fake.inject({ kind: "http", status: 500 });
+    fake.inject({ kind: "http", status: 429 });
     await failure(channel({ retry: false }).send(message()));
     expect(fake.calls.sendTemplate).toBe(1);
   });
@@ -437,6 +452,7 @@ describe("oneMsg poll", () => {
       messageId,
       status: "failed",
       error: "(#131026) Message undeliverable",
+      errorCode: "131026",
     });
   });
 });

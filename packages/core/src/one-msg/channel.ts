@@ -1,18 +1,15 @@
 import type { Channel } from "../channel.js";
-import {
-  canAdvance,
-  type DeliveryStatus,
-  type DeliveryUpdate,
-  readDeliveryEntry,
-} from "../delivery.js";
+import { canAdvance, type DeliveryStatus, type DeliveryUpdate } from "../delivery.js";
 import { OtpError } from "../errors.js";
 import {
   createOneMsgClient,
+  MAY_ARRIVE,
   type OneMsgClient,
   type OneMsgClientOptions,
   providerMessage,
 } from "./client.js";
 import { OneMsgError, redact } from "./errors.js";
+import { readDeliveryEntry, readOneMsgWebhook } from "./webhook.js";
 
 export interface OneMsgTemplate {
   /** The approved AUTHENTICATION template's name (ONEMSG_TEMPLATE). */
@@ -84,22 +81,23 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
         body,
         deadline: message.expiresAt.getTime(),
         secrets: [message.code],
+        sendsMessage: true,
       });
-      if (data.sent === true) {
-        if (typeof data.id === "string" && data.id !== "") return { messageId: data.id };
+      // `sent` is a boolean in 1MSG's OpenAPI files and a string in some answers (1MSG's n8n nodes).
+      const sent = flag(data.sent);
+      const id = idOf(data.id);
+      if (sent === true) {
+        if (id !== undefined) return { messageId: id };
         throw new OneMsgError(
           "invalid_response",
-          "1MSG accepted the message but gave no message id. The message may still arrive.",
-          { httpStatus: status },
+          `1MSG accepted the message but gave no message id.${MAY_ARRIVE}`,
+          { httpStatus: status, uncertain: true },
         );
       }
-      // A queued send carries a job id: the message will go out, so it must not be sent again.
-      if (
-        data.sent === false &&
-        (typeof data.jobId === "string" || typeof data.jobId === "number")
-      ) {
-        return { messageId: `job:${data.jobId}` };
-      }
+      // A queued send carries a job id, not a message id: the message will go out, so it must not
+      // be sent again; its delivery updates will name the phone.
+      const jobId = idOf(data.jobId);
+      if (sent === false && jobId !== undefined) return { messageId: `job:${jobId}`, queued: true };
       const secrets = [options.token, message.code];
       const said = providerMessage(data, "");
       throw new OneMsgError(
@@ -112,6 +110,8 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
       );
     },
     async poll(messageId) {
+      // A queued send's job id is not something hookInfo knows.
+      if (messageId.startsWith("job:")) return null;
       const { data } = await client.request({
         method: "GET",
         path: "hookInfo",
@@ -119,7 +119,20 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
       });
       return latestUpdate(messageId, data.hooks);
     },
+    readWebhook: readOneMsgWebhook,
   };
+}
+
+function flag(value: unknown): boolean | undefined {
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  return undefined;
+}
+
+/** A message or job id: 1MSG gives strings, and numbers in some answers. */
+function idOf(value: unknown): string | undefined {
+  if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 
 /** The furthest state among the entries `hookInfo` lists for a message. */

@@ -41,11 +41,21 @@ export interface RequestOptions {
   deadline?: number;
   /** Values to scrub from anything 1MSG says back, besides the token. */
   secrets?: readonly string[];
+  /**
+   * The call sends a message (`sendTemplate`). A 5xx, a timeout or a connection lost mid-call may
+   * come after 1MSG took the message, so such a call is never tried again: only a refused connection
+   * or a 429 (1MSG did not take it) is. The error then says the message may still arrive.
+   * @default false
+   */
+  sendsMessage?: boolean;
 }
 
 export interface OneMsgResponse {
   status: number;
+  /** The JSON body when it is an object; `{}` when it is another JSON value (see `json`). */
   data: Record<string, unknown>;
+  /** The JSON body as parsed, whatever its shape (some listings answer a bare array). */
+  json: unknown;
 }
 
 export interface OneMsgClient {
@@ -59,10 +69,11 @@ const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREAC
 
 /**
  * A small client for the 1MSG API: the token in exactly one place, a timeout on every call, and
- * retries only where a retry cannot send a second message (connection refused, 429, 5xx).
+ * retries only where a retry cannot send a second message: a refused connection or a 429 for any
+ * call, and a 5xx only for calls that send nothing (a send's 5xx may come after 1MSG took it).
  */
 export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
-  const channelId = requiredString(options.channelId, "channelId", "ONEMSG_CHANNEL_ID");
+  const channelId = readChannelId(options.channelId);
   const token = requiredString(options.token, "token", "ONEMSG_TOKEN");
   const baseUrl = readBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
   const auth = options.auth ?? "bearer";
@@ -101,7 +112,12 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
     const fail = (
       reason: OneMsgFailure,
       message: string,
-      fields: { httpStatus?: number; providerMessage?: string; retryAfter?: number } = {},
+      fields: {
+        httpStatus?: number;
+        providerMessage?: string;
+        retryAfter?: number;
+        uncertain?: boolean;
+      } = {},
     ) =>
       new OneMsgError(reason, redact(message, secrets, 1000), {
         ...fields,
@@ -148,7 +164,8 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
         if (error === TIMED_OUT || controller.signal.aborted) {
           throw fail(
             "timeout",
-            `1MSG did not answer within ${limit} ms. The message may still arrive, so it was not sent again.`,
+            `1MSG did not answer within ${limit} ms.${req.sendsMessage ? MAY_ARRIVE : ""}`,
+            { uncertain: req.sendsMessage === true },
           );
         }
         const code = errorCode(error);
@@ -163,33 +180,45 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
           await sleep(wait);
           continue;
         }
-        throw fail("network", `Could not reach 1MSG at ${baseUrl}${code ? ` (${code})` : ""}.`);
+        // A connection that broke after the request went out may have carried it.
+        const unsent = code !== undefined && NOT_SENT.has(code);
+        const uncertain = req.sendsMessage === true && !unsent;
+        throw fail(
+          "network",
+          `Could not reach 1MSG at ${baseUrl}${code ? ` (${code})` : ""}.${uncertain ? MAY_ARRIVE : ""}`,
+          { uncertain },
+        );
       } finally {
         clearTimeout(timer);
       }
       const { status, retryAfterHeader, text } = answer;
 
-      const data = parseJson(text);
+      const json = parseJson(text);
+      const data = isRecord(json) ? json : undefined;
       const said = providerMessage(data, text);
       if (status >= 200 && status < 300) {
-        if (data === undefined) {
+        if (json === undefined) {
           throw fail(
             "invalid_response",
-            `1MSG answered HTTP ${status} with a body that is not JSON.`,
-            {
-              httpStatus: status,
-              providerMessage: text,
-            },
+            `1MSG answered HTTP ${status} with a body that is not JSON.${req.sendsMessage ? MAY_ARRIVE : ""}`,
+            { httpStatus: status, providerMessage: text, uncertain: req.sendsMessage === true },
           );
         }
-        return { status, data };
+        return { status, data: data ?? {}, json };
       }
       const fields = {
         httpStatus: status,
         ...(said === undefined ? {} : { providerMessage: said }),
       };
       const detail = said === undefined ? "" : ` 1MSG said: ${said}`;
-      if (status === 401 || status === 403) {
+      if (status === 403) {
+        throw fail(
+          "forbidden",
+          `1MSG refused access to channel ${channelId} (HTTP 403): a channel on trial or with a blocked subscription answers so. Check the channel's plan and payment in the 1MSG dashboard.${detail}`,
+          fields,
+        );
+      }
+      if (status === 401) {
         throw fail(
           "unauthorized",
           `1MSG refused the token for channel ${channelId} (HTTP ${status}). Check the \`token\` option (ONEMSG_TOKEN) and that it belongs to this channel (ONEMSG_CHANNEL_ID).${detail}`,
@@ -200,7 +229,9 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
         const waitMs =
           status === 429 ? (retryAfterMs(retryAfterHeader) ?? backoff(attempt)) : backoff(attempt);
         const fits = waitMs <= maxDelayMs && Date.now() + waitMs < deadline;
-        if (attempt < attempts && fits) {
+        // 1MSG may have taken a message it then failed to confirm: never send it twice.
+        const uncertain = status >= 500 && req.sendsMessage === true;
+        if (attempt < attempts && fits && !uncertain) {
           await sleep(waitMs);
           continue;
         }
@@ -210,9 +241,16 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
             retryAfter: Math.max(1, Math.ceil(waitMs / 1000)),
           });
         }
+        if (uncertain) {
+          throw fail(
+            "server_error",
+            `1MSG failed with HTTP ${status}, possibly after taking the message.${MAY_ARRIVE}${detail}`,
+            { ...fields, uncertain },
+          );
+        }
         throw fail(
           "server_error",
-          `1MSG failed with HTTP ${status} after ${attempt} tries.${detail}`,
+          `1MSG failed with HTTP ${status} after ${attempt} ${attempt === 1 ? "try" : "tries"}.${detail}`,
           fields,
         );
       }
@@ -239,16 +277,21 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
 
 const TIMED_OUT = Symbol("timed out");
 
+/** Said of a send whose outcome is unknown. */
+export const MAY_ARRIVE =
+  " The message may still arrive, and its code will work, so it was not sent again.";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function parseJson(text: string): Record<string, unknown> | undefined {
+function parseJson(text: string): unknown {
   try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
@@ -310,6 +353,15 @@ function requiredString(value: unknown, name: string, variable: string): string 
     );
   }
   return value.trim();
+}
+
+/**
+ * The channel id as 1MSG's URLs take it: dashboards and tokens sometimes show it as `instance12345`,
+ * while the API path wants `12345`.
+ */
+function readChannelId(value: unknown): string {
+  const id = requiredString(value, "channelId", "ONEMSG_CHANNEL_ID");
+  return /^instance\d+$/i.test(id) ? id.slice("instance".length) : id;
 }
 
 function readBaseUrl(value: string): string {

@@ -10,7 +10,8 @@ export type OneMsgEnv = Partial<
     | "ONEMSG_TOKEN"
     | "ONEMSG_TEMPLATE"
     | "ONEMSG_NAMESPACE"
-    | "ONEMSG_LANGUAGE",
+    | "ONEMSG_LANGUAGE"
+    | "ONEMSG_AUTH",
     string
   >
 >;
@@ -22,24 +23,51 @@ const REQUIRED = [
   "ONEMSG_NAMESPACE",
 ] as const;
 
+/** What an environment says, with the required variables it lacks; values it lacks are empty strings. */
+export interface OneMsgEnvSettings {
+  missing: (typeof REQUIRED)[number][];
+  options: OneMsgOptions & { template: Required<OneMsgOptions["template"]> };
+}
+
+/**
+ * Reads the `ONEMSG_*` variables without judging them, for callers that report every missing one
+ * (the CLI's `doctor`). `ONEMSG_AUTH` is `bearer` (the default) or `query`; anything else is a
+ * `CONFIG_INVALID` error.
+ */
+export function readOneMsgEnv(env: OneMsgEnv): OneMsgEnvSettings {
+  const auth = (env.ONEMSG_AUTH || "bearer").trim().toLowerCase();
+  if (auth !== "bearer" && auth !== "query") {
+    throw new OtpError(
+      "CONFIG_INVALID",
+      'ONEMSG_AUTH must be "bearer" (the Authorization header) or "query" (the token query parameter).',
+    );
+  }
+  return {
+    missing: REQUIRED.filter((name) => !env[name]),
+    options: {
+      baseUrl: env.ONEMSG_API_URL || DEFAULT_BASE_URL,
+      channelId: env.ONEMSG_CHANNEL_ID ?? "",
+      token: env.ONEMSG_TOKEN ?? "",
+      auth,
+      template: {
+        name: env.ONEMSG_TEMPLATE ?? "",
+        namespace: env.ONEMSG_NAMESPACE ?? "",
+        language: env.ONEMSG_LANGUAGE || "en",
+      },
+    },
+  };
+}
+
 /**
  * `oneMsg()` options from `ONEMSG_*` variables: `ONEMSG_API_URL` (default https://api.1msg.io),
  * `ONEMSG_CHANNEL_ID`, `ONEMSG_TOKEN`, `ONEMSG_TEMPLATE`, `ONEMSG_NAMESPACE`, `ONEMSG_LANGUAGE`
- * (default en). Missing ones are a `CONFIG_INVALID` error that names them.
+ * (default en), `ONEMSG_AUTH` (`bearer`, the default, or `query`). Missing ones are a
+ * `CONFIG_INVALID` error that names them.
  */
 export function oneMsgOptionsFromEnv(env: OneMsgEnv): OneMsgOptions {
-  const missing = REQUIRED.filter((name) => !env[name]);
+  const { missing, options } = readOneMsgEnv(env);
   if (missing.length > 0) {
     throw new OtpError("CONFIG_INVALID", `Set ${missing.join(", ")} (from the 1MSG dashboard).`);
   }
-  return {
-    baseUrl: env.ONEMSG_API_URL || DEFAULT_BASE_URL,
-    channelId: env.ONEMSG_CHANNEL_ID as string,
-    token: env.ONEMSG_TOKEN as string,
-    template: {
-      name: env.ONEMSG_TEMPLATE as string,
-      namespace: env.ONEMSG_NAMESPACE as string,
-      language: env.ONEMSG_LANGUAGE || "en",
-    },
-  };
+  return options;
 }

@@ -2,13 +2,15 @@ import { OtpError } from "../errors.js";
 
 /** Why a call to 1MSG failed. */
 export type OneMsgFailure =
-  /** 401/403: the token is wrong or belongs to another channel. */
+  /** 401: the token is wrong or belongs to another channel. */
   | "unauthorized"
+  /** 403: the channel is on trial or its subscription is blocked. */
+  | "forbidden"
   /** 4xx or `sent: false`: 1MSG understood the request and refused it (template, namespace, phone, opt-in). */
   | "rejected"
   /** 429 after the retries the code's lifetime allowed. */
   | "rate_limited"
-  /** 5xx after the retries allowed. */
+  /** 5xx: after the retries allowed, or at once for a send (it may have gone out). */
   | "server_error"
   /** No answer in time. The message may have been sent, so it is not retried. */
   | "timeout"
@@ -26,11 +28,21 @@ export class OneMsgError extends OtpError {
   /** HTTP status 1MSG answered with, when it answered. */
   readonly httpStatus: number | undefined;
   readonly providerMessage: string | undefined;
+  /**
+   * The call may have sent the message before it failed (a 5xx, a timeout or a broken connection
+   * during a send): the message may still arrive. See `Channel` for what the engine does with it.
+   */
+  readonly uncertain: boolean;
 
   constructor(
     reason: OneMsgFailure,
     message: string,
-    fields: { httpStatus?: number; providerMessage?: string; retryAfter?: number } = {},
+    fields: {
+      httpStatus?: number;
+      providerMessage?: string;
+      retryAfter?: number;
+      uncertain?: boolean;
+    } = {},
   ) {
     super("SEND_FAILED", message, {
       ...(fields.retryAfter === undefined ? {} : { retryAfter: fields.retryAfter }),
@@ -39,6 +51,7 @@ export class OneMsgError extends OtpError {
     this.reason = reason;
     this.httpStatus = fields.httpStatus;
     this.providerMessage = fields.providerMessage;
+    this.uncertain = fields.uncertain === true;
   }
 }
 

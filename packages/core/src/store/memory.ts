@@ -272,6 +272,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return null;
     },
 
+    async get(key, now) {
+      return live(values, key, now) ?? null;
+    },
+
     async set(key, value, ttlMs, now) {
       put(values, key, value, now + ttlMs, now);
     },

@@ -299,6 +299,11 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
       return typeof existing === "string" ? existing : null;
     },
 
+    async get(key, now) {
+      const raw = (await call(GET_LIVE, [`v:${key}`], [now])) as string | null;
+      return raw ? (JSON.parse(raw) as { v: string }).v : null;
+    },
+
     async set(key, value, ttlMs, now) {
       await call(
         SET,

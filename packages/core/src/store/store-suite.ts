@@ -347,6 +347,16 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         expect(await store.setIfAbsent(k("v"), "six", 1000, T0 + 1030)).toBeNull();
       });
 
+      it("reads a live value, and nothing once it expired or was deleted", async () => {
+        expect(await store.get(k("g"), T0)).toBeNull();
+        await store.set(k("g"), "one", 1000, T0);
+        expect(await store.get(k("g"), T0 + 999)).toBe("one");
+        expect(await store.get(k("g"), T0 + 1000)).toBeNull();
+        await store.set(k("g"), "two", 1000, T0 + 2000);
+        await store.delete(k("g"));
+        expect(await store.get(k("g"), T0 + 2001)).toBeNull();
+      });
+
       it("gives a key to exactly one of many concurrent claims", async () => {
         const results = await Promise.all(
           Array.from({ length: 20 }, (_, i) => store.setIfAbsent(k("claim"), `v${i}`, 1000, T0)),

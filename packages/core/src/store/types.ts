@@ -119,6 +119,8 @@ export interface Store {
   getDelivery(messageId: string, now: number): Promise<DeliveryRecord | null>;
   /** Sets `key` to `value` unless it holds a live value; returns that value if so. */
   setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<string | null>;
+  /** The live value of `key`, or null. */
+  get(key: string, now: number): Promise<string | null>;
   /** Sets `key` to `value`, replacing what it held. */
   set(key: string, value: string, ttlMs: number, now: number): Promise<void>;
   delete(key: string): Promise<void>;

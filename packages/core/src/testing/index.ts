@@ -5,6 +5,7 @@ export {
   type FakeFault,
   type FakeMessage,
   type FakeTemplate,
+  ONEMSG_INBOX_WEBHOOK,
   type OneMsgFake,
   type OneMsgFakeOptions,
 } from "./one-msg-fake.js";

@@ -1,16 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { canAdvance, type DeliveryStatus } from "../delivery.js";
+import { isOneMsgInboxWebhook } from "../one-msg/webhook-list.js";
 
 export interface FakeTemplate {
   name: string;
   namespace: string;
   language: string;
-  category: "AUTHENTICATION" | "MARKETING" | "UTILITY";
-  status: "APPROVED" | "PENDING" | "REJECTED";
+  /** `OTP` is the older name of `AUTHENTICATION` (SDK-OLD). */
+  category: "AUTHENTICATION" | "OTP" | "MARKETING" | "UTILITY";
+  /** Lower case, as 1MSG lists it (SDK-OLD, LIVE, N8N). */
+  status: "approved" | "pending" | "rejected";
   /** Body text with `{{1}}` where the code goes. */
   body: string;
-  /** Whether the template has a copy-code button. */
+  /** Whether the template has a button that carries the code; `false` lists no button. */
   copyCodeButton: boolean;
+  /**
+   * How `GET /templates` lists that button: `otp` is `{ type: "OTP", otp_type: "COPY_CODE" }`, `url`
+   * is Meta's URL form (`otp_type=COPY_CODE` inside `url`), `one_tap` and `zero_tap` are autofill
+   * buttons (OTP form). @default "otp"
+   */
+  button?: "otp" | "url" | "one_tap" | "zero_tap";
 }
 
 export const DEFAULT_TEMPLATE: FakeTemplate = {
@@ -18,7 +27,7 @@ export const DEFAULT_TEMPLATE: FakeTemplate = {
   namespace: "waotp_simulator",
   language: "en",
   category: "AUTHENTICATION",
-  status: "APPROVED",
+  status: "approved",
   body: "{{1}} is your verification code. For your security, do not share this code with anyone.",
   copyCodeButton: true,
 };
@@ -37,9 +46,35 @@ export interface OneMsgFakeOptions {
   acks?: { sent?: number | false; delivered?: number | false; read?: number | false };
   /** The array name delivery webhooks use: 1MSG sends `ack`, its guide says `hooks`. @default "ack" */
   webhookKey?: "ack" | "hooks";
-  /** Webhook URLs registered from the start. */
+  /**
+   * The channel's `rawHooks` setting: delivery webhooks in Meta's own format
+   * (`entry[].changes[].value.statuses[]`) instead of 1MSG's `ack[]`. Also set by
+   * `POST /settings { rawHooks }`. @default false
+   */
+  rawHooks?: boolean;
+  /** Webhook URLs registered from the start, after 1MSG's own inbox webhook. */
   webhookUrls?: string[];
+  /**
+   * Whether the channel starts with 1MSG's own inbox webhook ({@link ONEMSG_INBOX_WEBHOOK}) on its
+   * list, as every live channel does. The fake never posts to it. @default true
+   */
+  inboxWebhook?: boolean;
+  /** What `GET /status` says. @default "connected" */
+  channelStatus?: "connected" | "connecting" | "disconnected" | "uninitialized" | "unregistered";
 }
+
+/**
+ * 1MSG's own agent-inbox webhook, which every live channel has on its webhook list (LIVE). The fake
+ * lists it but never posts to it: it is 1MSG-internal.
+ */
+export const ONEMSG_INBOX_WEBHOOK =
+  "https://app.1msg.io/service/service_core/whatsapp/webhook/4711";
+
+/** The webhook URLs the fake posts acks to: all but 1MSG's own inbox, which is not reachable here. */
+const postable = (urls: readonly string[]) => urls.filter((url) => !isOneMsgInboxWebhook(url));
+
+/** Templates per page of `GET /templates` when the request gives no `limit`. */
+const TEMPLATE_PAGE_SIZE = 20;
 
 /** A message the fake accepted, as the phone would show it. */
 export interface FakeMessage {
@@ -69,7 +104,17 @@ export type FakeFault =
   /** A 200 with a body that is not JSON. */
   | { kind: "garbage" }
   /** Accepts the send, then reports a failed delivery. */
-  | { kind: "fail_delivery"; error?: string };
+  | { kind: "fail_delivery"; error?: string }
+  /**
+   * Takes the message (it reaches the phone), then answers an HTTP error anyway: a 5xx after the
+   * message went out, which 1MSG's reliability guide warns of. Retrying it would send a second code.
+   */
+  | { kind: "http_after_send"; status: number }
+  /**
+   * Queues the send: answers `sent: false` with a `jobId` (1MSG's OpenAPI files and guides), and
+   * sends the message `delayMs` later under a message id of its own; its acks name the phone.
+   */
+  | { kind: "queued"; delayMs?: number };
 
 export interface OneMsgFake {
   readonly channelId: string;
@@ -99,6 +144,58 @@ export interface OneMsgFake {
 
 const COPY_CODE_LABEL = "Copy code";
 
+/**
+ * A delivery update in Meta's own webhook format, as 1MSG forwards it with `rawHooks` on (Meta's
+ * WhatsApp Cloud API webhook reference; 1MSG's MCP tools and n8n nodes name the setting). A failure's
+ * text such as "(#131026) Message undeliverable" becomes Meta's `errors[]` entry.
+ */
+function metaStatusBody(
+  channelId: string,
+  message: FakeMessage,
+  entry: { status: DeliveryStatus; timestamp: number; error?: string },
+) {
+  const code = entry.error === undefined ? undefined : /\(#(\d+)\)/.exec(entry.error)?.[1];
+  const title = entry.error?.replace(/^\(#\d+\)\s*/, "");
+  return {
+    object: "whatsapp_business_account",
+    entry: [
+      {
+        id: channelId,
+        changes: [
+          {
+            field: "messages",
+            value: {
+              messaging_product: "whatsapp",
+              metadata: { display_phone_number: "15550001111", phone_number_id: channelId },
+              statuses: [
+                {
+                  id: message.id,
+                  status: entry.status,
+                  // Meta sends the time as a string of epoch seconds.
+                  timestamp: String(entry.timestamp),
+                  recipient_id: message.phone,
+                  ...(entry.error === undefined
+                    ? {}
+                    : {
+                        errors: [
+                          {
+                            code: code === undefined ? 131000 : Number(code),
+                            title,
+                            message: title,
+                            error_data: { details: `The message to this phone failed: ${title}` },
+                          },
+                        ],
+                      }),
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -123,9 +220,14 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   if (first === undefined) throw new Error("the fake needs at least one template");
   const acks = { sent: 30, delivered: 120, read: false as number | false, ...options.acks };
   const webhookKey = options.webhookKey ?? "ack";
-  let webhookUrls = [...(options.webhookUrls ?? [])];
+  let webhookUrls = [
+    ...(options.inboxWebhook === false ? [] : [ONEMSG_INBOX_WEBHOOK]),
+    ...(options.webhookUrls ?? []),
+  ];
   let ackNotificationsOn = true;
+  let rawHooks = options.rawHooks ?? false;
   const messages: FakeMessage[] = [];
+  let jobs = 0;
   const faults: FakeFault[] = [];
   const calls: Record<string, number> = {};
   const timers = new Set<NodeJS.Timeout>();
@@ -154,16 +256,20 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     const entry = { status, timestamp: Math.floor(Date.now() / 1000), ...(error ? { error } : {}) };
     message.history.push(entry);
     if (!ackNotificationsOn) return;
-    const body = JSON.stringify({
-      instanceId: channelId,
-      [webhookKey]: [
-        { id: message.id, chatId: `${message.phone}@c.us`, phone: message.phone, ...entry },
-      ],
-    });
+    const body = JSON.stringify(
+      rawHooks
+        ? metaStatusBody(channelId, message, entry)
+        : {
+            instanceId: channelId,
+            [webhookKey]: [
+              { id: message.id, chatId: `${message.phone}@c.us`, phone: message.phone, ...entry },
+            ],
+          },
+    );
     const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(5000)]);
     const headers = { "content-type": "application/json" };
     await Promise.all(
-      webhookUrls.map((url) =>
+      postable(webhookUrls).map((url) =>
         fetch(url, { method: "POST", headers, body, signal }).then(
           (response) => response.body?.cancel(),
           () => {},
@@ -220,7 +326,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         message: `(#132001) Template name does not exist in the translation ${String(language?.code)}`,
       });
     }
-    if (template.status !== "APPROVED") {
+    if (template.status.toLowerCase() !== "approved") {
       return json({ sent: false, message: `Template ${template.name} is not approved` });
     }
     if (!Array.isArray(req.params))
@@ -280,6 +386,32 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         message: fault.message ?? "Message was not sent: the user has not opted in",
       });
     }
+    const deliver = () => accept(phone, template, code, ttl, fault);
+    if (fault?.kind === "queued") {
+      later(fault.delayMs ?? 20, deliver);
+      jobs += 1;
+      return json({ sent: false, jobId: jobs, message: "Message has been queued" });
+    }
+    const message = deliver();
+    if (fault?.kind === "http_after_send") {
+      return json({ error: `Simulated HTTP ${fault.status} after sending` }, fault.status);
+    }
+    return json({
+      sent: true,
+      id: message.id,
+      message: "Message has been sent",
+      description: "accepted for delivery",
+    });
+  }
+
+  /** Puts a message in the phone's inbox and schedules its acks. */
+  function accept(
+    phone: string,
+    template: FakeTemplate,
+    code: string,
+    ttl: unknown,
+    fault: FakeFault | undefined,
+  ): FakeMessage {
     const message: FakeMessage = {
       id: `wamid.${randomBytes(12).toString("base64url")}`,
       phone,
@@ -305,12 +437,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         ? (fault.error ?? "(#131026) Message undeliverable")
         : undefined,
     );
-    return json({
-      sent: true,
-      id: message.id,
-      message: "Message has been sent",
-      description: "accepted for delivery",
-    });
+    return message;
   }
 
   function templateView(t: FakeTemplate) {
@@ -322,15 +449,55 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       namespace: t.namespace,
       components: [
         { type: "BODY", text: t.body, example: { body_text: [["123456"]] } },
-        ...(t.copyCodeButton
-          ? [
-              {
-                type: "BUTTONS",
-                buttons: [{ type: "OTP", otp_type: "COPY_CODE", text: COPY_CODE_LABEL }],
-              },
-            ]
-          : []),
+        ...(t.copyCodeButton ? [{ type: "BUTTONS", buttons: [buttonView(t)] }] : []),
       ],
+    };
+  }
+
+  function buttonView(t: FakeTemplate) {
+    switch (t.button ?? "otp") {
+      case "url":
+        // Meta's form of the copy-code button (META).
+        return {
+          type: "URL",
+          text: COPY_CODE_LABEL,
+          url: "https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code=otp{{1}}",
+          example: ["https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code=otp123456"],
+        };
+      case "one_tap":
+        return {
+          type: "OTP",
+          otp_type: "ONE_TAP",
+          text: COPY_CODE_LABEL,
+          autofill_text: "Autofill",
+          package_name: "com.example.app",
+          signature_hash: "AbCdEfGhIjK",
+        };
+      case "zero_tap":
+        return {
+          type: "OTP",
+          otp_type: "ZERO_TAP",
+          text: COPY_CODE_LABEL,
+          autofill_text: "Autofill",
+          package_name: "com.example.app",
+          signature_hash: "AbCdEfGhIjK",
+        };
+      default:
+        return { type: "OTP", otp_type: "COPY_CODE", text: COPY_CODE_LABEL };
+    }
+  }
+
+  /** `GET /templates` pages with `limit` and `offset` (MCP). */
+  function templatePage(url: URL) {
+    const number = (name: string, fallback: number) => {
+      const value = Number(url.searchParams.get(name) ?? fallback);
+      return Number.isInteger(value) && value >= 0 ? value : fallback;
+    };
+    const limit = number("limit", TEMPLATE_PAGE_SIZE) || TEMPLATE_PAGE_SIZE;
+    const offset = number("offset", 0);
+    return {
+      total: templates.length,
+      templates: templates.slice(offset, offset + limit).map(templateView),
     };
   }
 
@@ -400,9 +567,12 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         return json({ hooks: (message?.history ?? []).map((h) => ({ id, ...h })) });
       }
       case "GET templates":
-        return json({ total: templates.length, templates: templates.map(templateView) });
+        return json(templatePage(url));
       case "GET status":
-        return json({ accountStatus: "authenticated", status: "connected" });
+        return json({
+          status: options.channelStatus ?? "connected",
+          accountStatus: "authenticated",
+        });
       case "GET webhook":
         return json({ webhookUrl: webhookUrls });
       case "POST webhook": {
@@ -425,6 +595,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         if (!isObject(body)) return json({ error: "Request body must be a JSON object" }, 400);
         const value = body.ackNotificationsOn;
         if (typeof value === "boolean") ackNotificationsOn = value;
+        if (typeof body.rawHooks === "boolean") rawHooks = body.rawHooks;
         return json({ update: true, ackNotificationsOn });
       }
       default:

@@ -140,12 +140,77 @@ describe("the simulator with the engine, over HTTP", () => {
     expect(sim.calls.hookInfo).toBeUndefined();
   });
 
-  it("retries a 500 and puts one message in the inbox", async () => {
-    const { otp } = engine();
-    sim.inject({ kind: "http", status: 500 });
-    await otp.send({ phone: PHONE });
-    expect(sim.calls.sendTemplate).toBe(2);
+  it("a 5xx after the message went out gives one message, not two, and its code works", async () => {
+    const { otp, events } = engine();
+    sim.inject({ kind: "http_after_send", status: 500 });
+    const error = await otp.send({ phone: PHONE }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "SEND_FAILED",
+      retryAfter: 60,
+      details: { reason: "server_error", delivery: "unknown" },
+    });
+    expect((error as Error).message).toMatch(/may still arrive, and its code will work/);
+    expect(sim.calls.sendTemplate).toBe(1);
     expect(sim.inbox(PHONE)).toHaveLength(1);
+    expect(events.find((e) => e.type === "send_failed")).toMatchObject({ uncertain: true });
+    // A resend waits for the usual cooldown; the late message's code still verifies.
+    await expect(otp.send({ phone: PHONE })).rejects.toMatchObject({ code: "RATE_LIMITED" });
+    expect(sim.calls.sendTemplate).toBe(1);
+    expect((await otp.verify({ phone: PHONE, code: sim.lastCode(PHONE) as string })).ok).toBe(true);
+  });
+
+  it("a timed-out send is not sent again either", async () => {
+    const { otp } = engine({
+      channel: oneMsg({
+        baseUrl: sim.url,
+        channelId: sim.channelId,
+        token: sim.token,
+        template: sim.template,
+        timeoutMs: 50,
+      }),
+    });
+    sim.inject({ kind: "slow", ms: 300 });
+    await expect(otp.send({ phone: PHONE })).rejects.toMatchObject({
+      code: "SEND_FAILED",
+      details: { reason: "timeout", delivery: "unknown" },
+    });
+    expect(sim.calls.sendTemplate).toBe(1);
+  });
+
+  it("reads Meta's raw webhooks (rawHooks on), failures with their error code", async () => {
+    await sim.close();
+    await start({ rawHooks: true });
+    const { otp, events } = engine();
+    await receiveWebhooks(otp);
+    sim.inject({ kind: "fail_delivery", error: "(#131026) Message undeliverable" });
+    const { messageId } = await otp.send({ phone: PHONE });
+    const status = await until(
+      () => otp.status(messageId),
+      (s) => s?.status === "failed",
+    );
+    expect(status).toMatchObject({
+      status: "failed",
+      error: expect.stringMatching(/^131026 Message undeliverable/),
+    });
+    expect(events.find((e) => e.type === "delivery" && e.status === "failed")).toMatchObject({
+      errorCode: "131026",
+    });
+  });
+
+  it("tracks a queued send (sent: false with a jobId) through the webhook that names its phone", async () => {
+    const { otp } = engine();
+    await receiveWebhooks(otp);
+    sim.inject({ kind: "queued", delayMs: 20 });
+    const sent = await otp.send({ phone: PHONE });
+    expect(sent.messageId).toMatch(/^job:/);
+    expect(await otp.status(sent.messageId)).toMatchObject({ status: "accepted" });
+    const status = await until(
+      () => otp.status(sent.messageId),
+      (s) => s?.status === "delivered",
+    );
+    expect(status?.status).toBe("delivered");
+    expect(sim.inbox(PHONE)).toHaveLength(1);
+    expect((await otp.verify({ phone: PHONE, code: sim.lastCode(PHONE) as string })).ok).toBe(true);
   });
 
   it("hands a fresh code to the fallback channel when delivery fails", async () => {
@@ -315,7 +380,7 @@ describe("the simulator checks requests as 1MSG does", () => {
     const templates = await (await api("GET", "templates")).json();
     expect(templates).toMatchObject({
       total: 1,
-      templates: [{ name: "waotp_code", category: "AUTHENTICATION", status: "APPROVED" }],
+      templates: [{ name: "waotp_code", category: "AUTHENTICATION", status: "approved" }],
     });
     expect(await (await api("GET", "status")).json()).toMatchObject({ status: "connected" });
     await api("POST", "webhook", { webhookUrl: ["https://a.example/h", "https://b.example/h"] });

@@ -1,4 +1,5 @@
 import type { Channel, OtpMessage } from "../channel.js";
+import { readOneMsgWebhook } from "../one-msg/webhook.js";
 
 export interface RecordedMessage extends OtpMessage {
   messageId: string;
@@ -23,7 +24,7 @@ export interface TestChannelOptions {
 
 /**
  * A channel for tests and local development: it records what it was asked to send instead of
- * sending it. Codes are kept in memory in plain text, so never use it in production.
+ * sending it, and reads delivery webhooks in 1MSG's format. Codes are kept in memory in plain text, so never use it in production.
  */
 export function createTestChannel(options: TestChannelOptions = {}): TestChannel {
   const messages: RecordedMessage[] = [];
@@ -32,6 +33,8 @@ export function createTestChannel(options: TestChannelOptions = {}): TestChannel
   return {
     name: options.name ?? "test",
     messages,
+    // Delivery webhooks in 1MSG's format, so tests can play 1MSG's acks against it.
+    readWebhook: readOneMsgWebhook,
     async send(message) {
       const failure = failures.shift();
       if (failure !== undefined) throw failure;
