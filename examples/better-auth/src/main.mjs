@@ -34,6 +34,14 @@ export async function startExample(env = process.env, log = console.log) {
 
   const app = express();
   app.disable("x-powered-by");
+  // better-auth reads the client's address from a header only, and the plugin sends no code to a
+  // client it cannot tell apart. This server faces clients directly, so it writes the socket's
+  // address there, over anything the client sent. Behind a proxy, set Express's "trust proxy" to
+  // it instead, or better-auth's advanced.ipAddress (see the plugin's README).
+  app.use("/api/auth", (req, _res, next) => {
+    req.headers["x-forwarded-for"] = req.ip ?? "";
+    next();
+  });
   app.all("/api/auth/*splat", toNodeHandler(auth));
   if (simulator) {
     app.get("/demo/inbox", (req, res) => {

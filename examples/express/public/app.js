@@ -28,9 +28,11 @@ const MESSAGES = {
       : "WhatsApp didn't take the message. Try again in a moment.",
   STORE_UNAVAILABLE: () => "The service is briefly unavailable. Try again in a moment.",
   INVALID_CODE: (e) =>
-    e.attemptsLeft > 0
-      ? `That code isn't right. ${e.attemptsLeft} ${e.attemptsLeft === 1 ? "try" : "tries"} left.`
-      : "That code isn't right, and that was the last try. Ask for a new code.",
+    e.attemptsLeft === undefined
+      ? "That code isn't right, or it's no longer valid. Check it, or ask for a new one."
+      : e.attemptsLeft > 0
+        ? `That code isn't right. ${e.attemptsLeft} ${e.attemptsLeft === 1 ? "try" : "tries"} left.`
+        : "That code isn't right, and that was the last try. Ask for a new code.",
   EXPIRED: () => "That code has expired. Ask for a new one.",
   NO_PENDING_CODE: () => "There's no code waiting for this number. Ask for a new one.",
   TOO_MANY_ATTEMPTS: (e) =>

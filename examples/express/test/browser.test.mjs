@@ -76,7 +76,7 @@ describe("the demo in a real browser", () => {
     await tab.getByLabel("Verification code").fill(real === "000000" ? "111111" : "000000");
     await expect
       .poll(() => tab.locator("#code-error").textContent())
-      .toMatch(/isn't right\. 4 tries left/);
+      .toMatch(/isn't right, or it's no longer valid/);
     await expect.poll(() => tab.locator("#resend").textContent()).toMatch(/Resend code in \d+ s/);
   });
 

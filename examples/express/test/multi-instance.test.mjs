@@ -64,7 +64,7 @@ it("verifies on one instance a code sent by the other", async () => {
   });
   // Nothing is accepted twice, whichever instance is asked.
   expect((await post(a.url, "/otp/verify", { phone: "+14155550101", code })).body.error.code).toBe(
-    "NO_PENDING_CODE",
+    "INVALID_CODE",
   );
 });
 

@@ -34,6 +34,18 @@ export async function startExample(env = process.env, log = console.log) {
 
   const app = express();
   app.disable("x-powered-by");
+  // Requests that change state come only from this site. Log out needs no body, so a form on
+  // another site could post it with the visitor's cookie (SameSite=Lax still sends it between
+  // sibling subdomains); the rule is the Passport example's.
+  app.use((req, res, next) => {
+    if (req.method !== "POST") return next();
+    const origin = req.get("origin");
+    const crossSite = req.get("sec-fetch-site") === "cross-site";
+    if (crossSite || (origin && origin !== `${req.protocol}://${req.get("host")}`)) {
+      return res.status(403).json({ error: { code: "CROSS_SITE" } });
+    }
+    next();
+  });
   app.use(express.json({ limit: "2kb" }));
 
   // Every request: read Lucia's cookie, validate the session, refresh or clear the cookie.
@@ -97,7 +109,11 @@ export async function startExample(env = process.env, log = console.log) {
     });
   }
   app.use(express.static(PUBLIC));
-  app.use((error, _req, res, _next) => {
+  // 5xx answers carry only the code: 1MSG's and the store's words are for the log, not visitors.
+  app.use((error, req, res, _next) => {
+    if (!isOtpError(error) || error.status >= 500) {
+      log(`${req.method} ${req.path} failed: ${error?.message ?? error}`);
+    }
     if (isOtpError(error))
       return res
         .status(error.status)

@@ -124,13 +124,17 @@ ${last ? `<p class="whatsapp" aria-label="Simulated WhatsApp message">${esc(last
     req.logout((error) => (error ? next(error) : res.redirect("/")));
   });
 
-  app.use((error, _req, res, _next) => {
+  // Failures on our side (1MSG down or refusing the token, the store out) are the operator's to
+  // fix: their text names the channel, token settings and 1MSG's words, so it goes to the log and
+  // the visitor sees a generic line. Reasons a visitor can act on (4xx) are shown in the forms.
+  app.use((error, req, res, _next) => {
+    log(`${req.method} ${req.path} failed: ${error?.message ?? error}`);
     res
-      .status(500)
+      .status(isOtpError(error) && error.status >= 500 ? error.status : 500)
       .send(
         page(
           "Something went wrong",
-          `<p>${esc(isOtpError(error) ? error.message : "Try again in a moment.")}</p>`,
+          "<p>Something went wrong on our side. Try again in a moment.</p>",
         ),
       );
   });

@@ -9,11 +9,12 @@ afterEach(async () => {
 /** A form-posting browser stand-in that keeps cookies and does not follow redirects. */
 function browser(base) {
   let cookies = {};
-  return async (method, path, form) => {
+  return async (method, path, form, headers = {}) => {
     const response = await fetch(`${base}${path}`, {
       method,
       redirect: "manual",
       headers: {
+        ...headers,
         ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
         cookie: Object.entries(cookies)
           .map(([k, v]) => `${k}=${v}`)
@@ -96,4 +97,66 @@ it("shows a refusal in the form, not an error page", async () => {
   const bad = await go("POST", "/send-code", { phone: "hello" });
   expect(bad.status).toBe(400);
   expect(bad.text).toMatch(/not valid/);
+});
+
+/** Signs a fresh browser in with the code the simulator delivered. */
+async function signIn(phone) {
+  const go = browser(example.url);
+  await go("POST", "/send-code", { phone });
+  const login = await go("POST", "/login", { phone, code: example.simulator.lastCode(phone) });
+  expect(login).toMatchObject({ status: 302, location: "/account" });
+  return go;
+}
+
+it("refuses a cross-site logout and keeps the session; a same-site logout works", async () => {
+  example = await startExample({ PORT: "0" }, () => {});
+  const go = await signIn("+14155550101");
+
+  // What a page on another site can make a signed-in visitor's browser send.
+  for (const headers of [
+    { origin: "https://evil.example" },
+    { "sec-fetch-site": "cross-site" },
+    { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+  ]) {
+    expect((await go("POST", "/logout", {}, headers)).status).toBe(403);
+  }
+  expect((await go("GET", "/logout")).status).toBe(404);
+  expect((await go("GET", "/account")).status).toBe(200);
+
+  const out = await go(
+    "POST",
+    "/logout",
+    {},
+    { origin: example.url, "sec-fetch-site": "same-origin" },
+  );
+  expect(out).toMatchObject({ status: 302, location: "/" });
+  expect((await go("GET", "/account")).status).toBe(401);
+});
+
+it("shows a generic page when 1MSG fails, never 1MSG's words or the token", async () => {
+  example = await startExample({ PORT: "0" }, () => {});
+  const go = browser(example.url);
+  const faults = [
+    { kind: "http", status: 401 },
+    { kind: "http", status: 403 },
+    { kind: "http", status: 500, body: { error: "Internal failure on node wa-7, queue 3" } },
+    { kind: "sent_false", message: "Message was not sent: the user has not opted in" },
+  ];
+  for (const [i, fault] of faults.entries()) {
+    example.simulator.inject(fault);
+    const page = await go("POST", "/send-code", { phone: `+1415555010${i + 1}` });
+    expect(page.status).toBeGreaterThanOrEqual(500);
+    expect(page.text).toContain("Something went wrong on our side. Try again in a moment.");
+    expect(page.text).not.toMatch(/1MSG|token|ONEMSG|sim-channel|HTTP|node wa-7|opted in/i);
+  }
+  expect(example.simulator.messages).toHaveLength(0);
+});
+
+it("keeps the reasons a visitor can act on: the wait before another code", async () => {
+  example = await startExample({ PORT: "0" }, () => {});
+  const go = browser(example.url);
+  expect((await go("POST", "/send-code", { phone: "+14155550101" })).status).toBe(200);
+  const again = await go("POST", "/send-code", { phone: "+14155550101" });
+  expect(again.status).toBe(429);
+  expect(again.text).toMatch(/A code was just sent to this phone\. Try again in \d+ s\./);
 });

@@ -20,9 +20,31 @@ async function adapterOf(db: Record<string, unknown[]>) {
   return (await auth.$context).adapter as unknown as RecordAdapter;
 }
 
+/**
+ * The adapter of a database that has run out of room: inserts and updates fail, reads and deletes
+ * still run, once `full()` is called.
+ */
+function fillable(adapter: RecordAdapter) {
+  let refusing = false;
+  const refuse = () => Promise.reject(new Error("database or disk is full"));
+  const wrapped: RecordAdapter = {
+    findOne: adapter.findOne.bind(adapter),
+    deleteMany: adapter.deleteMany.bind(adapter),
+    create: (args) => (refusing ? refuse() : adapter.create(args)),
+    updateMany: (args) => (refusing ? refuse() : adapter.updateMany(args)),
+  };
+  return {
+    adapter: wrapped,
+    full: () => {
+      refusing = true;
+    },
+  };
+}
+
 describeStore("better-auth database (memory adapter)", async () => {
   const db = { user: [], session: [], account: [], verification: [], waotpRecord: [] };
-  return { store: databaseStore(await adapterOf(db)) };
+  const { adapter, full } = fillable(await adapterOf(db));
+  return { store: databaseStore(adapter), exhaust: full };
 });
 
 describeStore("better-auth database (SQLite)", async () => {
@@ -33,9 +55,10 @@ describeStore("better-auth database (SQLite)", async () => {
     plugins,
   });
   await (await getMigrations(auth.options)).runMigrations();
-  const adapter = (await auth.$context).adapter as unknown as RecordAdapter;
+  const { adapter, full } = fillable((await auth.$context).adapter as unknown as RecordAdapter);
   return {
     store: databaseStore(adapter),
+    exhaust: full,
     close: () => {
       database.close();
     },

@@ -165,13 +165,14 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
 
   const counterKey = (key: string) => `b:${key}`;
 
-  function countIn(bucket: Bucket, now: number) {
+  /** Counts a hit if the bucket has room (or regardless, with `force`). */
+  function countIn(bucket: Bucket, now: number, force = false) {
     return mutate<Counter, { ok: boolean; count: number; freeAt: number }>(
       counterKey(bucket.key),
       now,
       (entry) => {
         const { count } = counterState(entry?.value, bucket, now);
-        if (count >= bucket.limit)
+        if (count >= bucket.limit && !force)
           return { result: { ok: false, ...counterState(entry?.value, bucket, now) } };
         const counter = withHit(entry?.value, bucket, now);
         const after = counterState(counter, bucket, now);
@@ -203,8 +204,8 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
 
   return {
     putChallenge(key, challenge, now, ifHash) {
-      return mutate<ChallengeRecord, boolean>(`c:${key}`, now, (entry) => {
-        const live = entry !== null && entry.value.expiresAt > now;
+      return mutate<ChallengeRecord & { used?: true }, boolean>(`c:${key}`, now, (entry) => {
+        const live = entry !== null && entry.value.expiresAt > now && !entry.value.used;
         if (ifHash !== undefined && !(live && constantTimeEqual(entry.value.hash, ifHash))) {
           return { result: false };
         }
@@ -214,23 +215,48 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
       });
     },
 
-    async attempt({ key, hash, now, failures }): Promise<AttemptResult> {
+    async attempt({ key, hash, now, failures = [] }): Promise<AttemptResult> {
+      type Stored = ChallengeRecord & { used?: true };
+      const current = (await read<Stored>(`c:${key}`, now)).entry?.value;
+      const fresh = current !== undefined && !current.used && current.attempts === 0;
+      // Hold a guess in every budget first, so concurrent guesses can never overdraw one. A full
+      // budget that spares a fresh code's first guess is counted in all the same.
+      const held: Bucket[] = [];
       let budgetLeft = Number.POSITIVE_INFINITY;
-      if (failures !== undefined) {
-        // Hold a guess from the phone's budget first, so concurrent guesses can never overdraw it.
-        const held = await countIn(failures, now);
-        if (!held.ok) return { outcome: "blocked", retryAfterMs: held.freeAt - now };
-        budgetLeft = failures.limit - held.count;
-      }
+      let spared: { key: string; freeAt: number } | undefined;
       let result: AttemptResult = { outcome: "missing" };
       try {
-        result = await mutate<ChallengeRecord, AttemptResult>(`c:${key}`, now, (entry) => {
-          if (entry === null) return { result: { outcome: "missing" } };
+        for (const bucket of failures) {
+          const spare = bucket.sparesFirstGuess === true && fresh;
+          const hold = await countIn(bucket, now, spare);
+          if (!hold.ok) {
+            result = { outcome: "blocked", key: bucket.key, retryAfterMs: hold.freeAt - now };
+            return result;
+          }
+          held.push(bucket);
+          if (hold.count > bucket.limit) spared = { key: bucket.key, freeAt: hold.freeAt };
+          budgetLeft = Math.min(budgetLeft, Math.max(0, bucket.limit - hold.count));
+        }
+        // Every outcome that judges the guess is a write (a counted miss, or the code marked used),
+        // so a database that refuses writes refuses the guess unjudged, whether right or wrong.
+        result = await mutate<Stored, AttemptResult>(`c:${key}`, now, (entry) => {
+          if (entry === null || entry.value.used) return { result: { outcome: "missing" } };
           const challenge = entry.value;
           if (challenge.expiresAt <= now) return { next: null, result: { outcome: "expired" } };
           if (challenge.attempts >= challenge.maxAttempts) return { result: { outcome: "locked" } };
-          if (constantTimeEqual(challenge.hash, hash))
-            return { next: null, result: { outcome: "match" } };
+          // Spared as a first guess, but another guess got there first: the budget is full.
+          if (spared !== undefined && challenge.attempts > 0) {
+            const retryAfterMs = spared.freeAt - now;
+            return { result: { outcome: "blocked", key: spared.key, retryAfterMs } };
+          }
+          if (constantTimeEqual(challenge.hash, hash)) {
+            // Kept as used until it expires (no delete, which a full database would still allow).
+            const used = { ...challenge, used: true as const };
+            return {
+              next: { value: used, expiresAt: entry.expiresAt },
+              result: { outcome: "match" },
+            };
+          }
           const attempts = challenge.attempts + 1;
           return {
             next: { value: { ...challenge, attempts }, expiresAt: entry.expiresAt },
@@ -239,12 +265,13 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
         });
       } finally {
         // A hold that did not become a counted miss goes back, error or not.
-        if (failures !== undefined && result.outcome !== "mismatch") await giveBack(failures, now);
+        if (result.outcome !== "mismatch") {
+          for (const bucket of held) await giveBack(bucket, now);
+        }
       }
       if (result.outcome === "mismatch") {
         return { outcome: "mismatch", attemptsLeft: Math.min(result.attemptsLeft, budgetLeft) };
       }
-      // An expired code reads as missing from a store that already dropped it.
       return result;
     },
 

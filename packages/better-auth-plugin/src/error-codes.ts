@@ -20,6 +20,8 @@ export const WHATSAPP_OTP_ERROR_CODES = define({
   COUNTRY_NOT_ALLOWED: "Codes cannot be sent to this country",
   INVALID_INPUT: "The request has a field of the wrong type or shape",
   RATE_LIMITED: "Too many codes were requested; try again later",
+  CLIENT_UNKNOWN:
+    "The server cannot tell this client's address, so it sends no code (its better-auth advanced.ipAddress setting is missing)",
   IDEMPOTENCY_CONFLICT: "The same request is already being sent",
   SEND_FAILED: "The code could not be sent right now",
   STORE_UNAVAILABLE: "The service is briefly unavailable",
@@ -30,6 +32,8 @@ export const WHATSAPP_OTP_ERROR_CODES = define({
   TOO_MANY_ATTEMPTS: "Too many wrong codes",
   NO_PENDING_CODE: "No code is waiting for this number",
   PHONE_NUMBER_EXIST: "This phone number belongs to another account",
+  CURRENT_PHONE_PROOF_REQUIRED:
+    "Changing the phone number needs a code sent to the current number (currentCode) or the account password (currentPassword)",
   USER_NOT_FOUND: "No account uses this phone number",
   UNAUTHORIZED: "The webhook secret is wrong",
   NOT_FOUND: "No message with this id is known",

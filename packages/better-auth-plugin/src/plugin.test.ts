@@ -1,4 +1,6 @@
+import { isOtpError, oneMsg } from "@waotp/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { whatsappOtp } from "./plugin.js";
 import { type setupAuth as Setup, setupAuth, WEBHOOK_SECRET } from "./test-setup.js";
 
 const PHONE = "+14155550101";
@@ -164,16 +166,20 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     await signIn(alice, PHONE);
     const bob = t.client().authClient;
     await signIn(bob, "+14155550102");
+    await bob.whatsappOtp.send({ phoneNumber: "+14155550102", purpose: "change-phone" });
     await bob.whatsappOtp.send({ phoneNumber: "+14155550103", purpose: "verify-phone" });
     const changed = await bob.whatsappOtp.verifyPhone({
       phoneNumber: "+14155550103",
       code: t.sim.lastCode("+14155550103") as string,
+      currentCode: t.sim.lastCode("+14155550102") as string,
     });
     expect(changed.data?.user).toMatchObject({ phoneNumber: "+14155550103" });
+    await bob.whatsappOtp.send({ phoneNumber: "+14155550103", purpose: "change-phone" });
     await bob.whatsappOtp.send({ phoneNumber: PHONE, purpose: "verify-phone" });
     const taken = await bob.whatsappOtp.verifyPhone({
       phoneNumber: PHONE,
       code: t.sim.lastCode(PHONE) as string,
+      currentCode: t.sim.lastCode("+14155550103") as string,
     });
     expect(taken.error).toMatchObject({ code: "PHONE_NUMBER_EXIST" });
     const anonymous = t.client().authClient;
@@ -251,11 +257,14 @@ describe("whatsappOtp keeps the phone number proven", () => {
     t = await setupAuth({ limits: { sendsPerPhone: { cooldownSeconds: 0 } } });
     const bob = t.client().authClient;
     await signIn(bob, PHONE);
+    await bob.whatsappOtp.send({ phoneNumber: PHONE, purpose: "change-phone" });
     await bob.whatsappOtp.send({ phoneNumber: "+14155550102", purpose: "verify-phone" });
-    await bob.whatsappOtp.verifyPhone({
+    const moved = await bob.whatsappOtp.verifyPhone({
       phoneNumber: "+14155550102",
       code: t.sim.lastCode("+14155550102") as string,
+      currentCode: t.sim.lastCode(PHONE) as string,
     });
+    expect(moved.error).toBeNull();
     const next = await signIn(t.client().authClient, PHONE);
     expect(next.error).toBeNull();
     expect(t.db.user).toHaveLength(2);
@@ -309,6 +318,46 @@ describe("whatsappOtp keeps the phone number proven", () => {
     const limited = await send("+14155550103", "203.0.113.5");
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("600");
+    expect(await limited.json()).toMatchObject({ code: "RATE_LIMITED", limit: "ip_window" });
+  });
+});
+
+describe("whatsappOtp refuses what it cannot defend", () => {
+  const channel = oneMsg({
+    channelId: "1",
+    token: "t",
+    template: { name: "login_code", namespace: "ns", language: "en" },
+  });
+
+  it("refuses a webhook secret shorter than 16 characters when it is built", () => {
+    for (const webhookSecret of ["", "x", "a".repeat(15), 42 as never]) {
+      let thrown: unknown;
+      try {
+        whatsappOtp({ channel, webhookSecret });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isOtpError(thrown) && thrown.code).toBe("CONFIG_INVALID");
+      expect(String(thrown)).toMatch(/at least 16 characters/);
+      expect(String(thrown)).not.toContain("a".repeat(15));
+    }
+    expect(() => whatsappOtp({ channel, webhookSecret: "a".repeat(16) })).not.toThrow();
+    expect(() => whatsappOtp({ channel })).not.toThrow();
+  });
+
+  it("counts requests without an address as better-auth's loopback in test mode: the 21st is refused", async () => {
+    t = await setupAuth();
+    const send = (i: number) =>
+      t.auth.handler(
+        new Request("http://localhost:3000/api/auth/whatsapp-otp/send", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ phoneNumber: `+1415555${String(100 + i).padStart(4, "0")}` }),
+        }),
+      );
+    for (let i = 0; i < 20; i++) expect((await send(i)).status).toBe(200);
+    const limited = await send(20);
+    expect(limited.status).toBe(429);
     expect(await limited.json()).toMatchObject({ code: "RATE_LIMITED", limit: "ip_window" });
   });
 });

@@ -1,15 +1,26 @@
 import { randomBytes } from "node:crypto";
+import { runWithTransaction } from "@better-auth/core/context";
+import { BASE_ERROR_CODES } from "@better-auth/core/error";
 import {
+  assertWebhookSecret,
   createOtp,
   isOtpError,
+  type LimitOptions,
   type Otp,
   type OtpOptions,
+  parsePhone,
   type Store,
   secretMatches,
   VERIFY_FAILURE_STATUS,
 } from "@waotp/core";
-import type { BetterAuthPlugin } from "better-auth";
-import { APIError, createAuthEndpoint, getIP, sessionMiddleware } from "better-auth/api";
+import type { BetterAuthPlugin, User } from "better-auth";
+import {
+  APIError,
+  createAuthEndpoint,
+  freshSessionMiddleware,
+  getIP,
+  sensitiveSessionMiddleware,
+} from "better-auth/api";
 import { setSessionCookie } from "better-auth/cookies";
 import { parseUserOutput } from "better-auth/db";
 import * as z from "zod";
@@ -33,17 +44,54 @@ export interface WhatsappOtpOptions
         getTempEmail?: (phoneNumber: string) => string;
         getTempName?: (phoneNumber: string) => string;
       };
-  /** The secret path segment of the delivery webhook (`/whatsapp-otp/webhook/:secret`); without it, no webhook. */
+  /**
+   * The secret path segment of the delivery webhook (`/whatsapp-otp/webhook/:secret`), at least
+   * 16 characters (`openssl rand -hex 16`); without it, no webhook.
+   */
   webhookSecret?: string;
+  /**
+   * Called after a user's sign-in number is added (`oldPhone: null`) or changed, with full E.164
+   * numbers. WhatsApp authentication messages can only carry a code, so tell the user here: email
+   * them, or message the old number through another channel. Its failures are logged and never
+   * undo the change.
+   */
+  onPhoneChanged?: (change: PhoneChange) => void | Promise<void>;
 }
 
-const PURPOSES = { signIn: "sign-in", verifyPhone: "verify-phone" } as const;
+export interface PhoneChange {
+  /** The user after the change. */
+  user: User & { phoneNumber: string; phoneNumberVerified: boolean };
+  /** The number that signed in until now; null when this is the user's first number. */
+  oldPhone: string | null;
+  newPhone: string;
+}
+
+const PURPOSES = {
+  signIn: "sign-in",
+  verifyPhone: "verify-phone",
+  changePhone: "change-phone",
+} as const;
 
 const sendBody = z.object({
   phoneNumber: z.string().max(64),
-  purpose: z.enum(["sign-in", "verify-phone"]).optional(),
+  purpose: z.enum(["sign-in", "verify-phone", "change-phone"]).optional(),
 });
 const verifyBody = z.object({ phoneNumber: z.string().max(64), code: z.string().max(64) });
+const verifyPhoneBody = verifyBody.extend({
+  /** A code sent to the current number with `purpose: "change-phone"`. */
+  currentCode: z.string().max(64).optional(),
+  /** Or the account's password, where it has one. */
+  currentPassword: z.string().max(1024).optional(),
+});
+
+/**
+ * The core's limits, where a send whose client better-auth could not identify is refused rather
+ * than counted with every other unidentified client (unless the app chose otherwise).
+ */
+function failClosed(limits: LimitOptions | undefined): LimitOptions {
+  if (limits?.sendsPerIp === false) return limits;
+  return { ...limits, sendsPerIp: { unknownIp: "refuse", ...limits?.sendsPerIp } };
+}
 
 /**
  * Sign in with WhatsApp codes in better-auth. Adds `phoneNumber` (unique) and `phoneNumberVerified`
@@ -57,8 +105,11 @@ const verifyBody = z.object({ phoneNumber: z.string().max(64), code: z.string().
  */
 export function whatsappOtp(options: WhatsappOtpOptions) {
   let engine: Otp | undefined;
-  const { webhookSecret } = options;
-  const signUp = options.signUpOnVerification ?? true;
+  const { webhookSecret, onPhoneChanged, signUpOnVerification, ...otpOptions } = options;
+  const signUp = signUpOnVerification ?? true;
+  assertWebhookSecret(webhookSecret);
+
+  let warnedUnknownClient = false;
 
   const otp = () => {
     if (engine === undefined) {
@@ -67,15 +118,19 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
     return engine;
   };
 
-  /** Runs a core call, answering its failures as better-auth errors with the same codes. */
-  async function core<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a core call, answering its failures as better-auth errors with the same codes. `extra`
+   * goes into the error body (which field of the request failed).
+   */
+  async function core<T>(call: () => T | Promise<T>, extra: object = {}): Promise<T> {
     try {
       return await call();
     } catch (error) {
       if (!isOtpError(error)) throw error;
       const retryAfter = error.retryAfter;
-      const shown =
-        error.status >= 500 ? WHATSAPP_OTP_ERROR_CODES[error.code]?.message : error.message;
+      // Server-side failures stay vague.
+      const ours = error.status >= 500;
+      const shown = ours ? WHATSAPP_OTP_ERROR_CODES[error.code]?.message : error.message;
       throw new APIError(
         error.status as 400,
         {
@@ -83,20 +138,38 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
           message: shown ?? error.message,
           ...(retryAfter === undefined ? {} : { retryAfter }),
           ...(error.status < 500 ? error.details : {}),
+          ...extra,
         },
         retryAfter === undefined ? {} : { "retry-after": String(retryAfter) },
       );
     }
   }
 
-  async function verifyCode(phoneNumber: string, code: string, purpose: string) {
-    const result = await core(() => otp().verify({ phone: phoneNumber, code, purpose }));
+  /** The client's address as better-auth reads it (its `advanced.ipAddress` settings); null if unknown. */
+  function clientAddress(ctx: {
+    request?: Request | undefined;
+    headers?: Headers | undefined;
+    context: { options: Parameters<typeof getIP>[1] };
+  }): string | null {
+    return getIP(ctx.request ?? ctx.headers ?? new Headers(), ctx.context.options);
+  }
+
+  /** Checks a code; `field` names the request field it came in, for the error body. */
+  async function verifyCode(
+    phoneNumber: string,
+    code: string,
+    purpose: string,
+    ip: string | null,
+    field?: string,
+  ) {
+    const extra = field === undefined ? {} : { field };
+    const result = await core(() => otp().verify({ phone: phoneNumber, code, purpose, ip }), extra);
     if (result.ok) return result.phone;
     const { reason, ok: _ok, ...fields } = result;
     const status = VERIFY_FAILURE_STATUS[reason];
     throw new APIError(
       status as 400,
-      { ...WHATSAPP_OTP_ERROR_CODES[reason], ...fields },
+      { ...WHATSAPP_OTP_ERROR_CODES[reason], ...fields, ...extra },
       status === 429 ? { "retry-after": String(fields.retryAfter ?? 0) } : {},
     );
   }
@@ -105,7 +178,8 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
     id: "whatsapp-otp",
     init(ctx) {
       engine = createOtp({
-        ...options,
+        ...otpOptions,
+        limits: failClosed(otpOptions.limits),
         secret: options.secret ?? ctx.secret,
         store: options.store ?? databaseStore(ctx.adapter as unknown as RecordAdapter),
         defaultPurpose: PURPOSES.signIn,
@@ -139,12 +213,20 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
         "/whatsapp-otp/send",
         { method: "POST", body: sendBody },
         async (ctx) => {
-          const ip = ctx.request ? getIP(ctx.request, ctx.context.options) : null;
+          // Null when better-auth cannot tell the client (no trusted address header in
+          // production): the core then refuses, or shares one bucket, as configured.
+          const ip = clientAddress(ctx);
+          if (ip === null && !warnedUnknownClient) {
+            warnedUnknownClient = true;
+            ctx.context.logger.warn(
+              "whatsapp-otp: better-auth could not read a client's address, so per-IP send limits cannot tell clients apart (limits.sendsPerIp.unknownIp decides: refused by default). Set advanced.ipAddress (ipAddressHeaders, trustedProxies) for your proxy; see the @waotp/better-auth README.",
+            );
+          }
           const sent = await core(() =>
             otp().send({
               phone: ctx.body.phoneNumber,
               purpose: ctx.body.purpose ?? PURPOSES.signIn,
-              ...(ip ? { ip } : {}),
+              ip,
             }),
           );
           // The same answer whether or not the number has an account.
@@ -165,6 +247,7 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
             ctx.body.phoneNumber,
             ctx.body.code,
             PURPOSES.signIn,
+            clientAddress(ctx),
           );
           const { internalAdapter, adapter } = ctx.context;
           let user = await adapter.findOne<{ id: string } & Record<string, unknown>>({
@@ -209,26 +292,92 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
 
       verifyWhatsappPhone: createAuthEndpoint(
         "/whatsapp-otp/verify-phone",
-        { method: "POST", body: verifyBody, use: [sessionMiddleware] },
+        {
+          method: "POST",
+          body: verifyPhoneBody,
+          // The session as the database has it (a revoked one is refused even under cookie
+          // caching), and no older than better-auth's session.freshAge: a stolen, aged cookie
+          // must not be able to move the sign-in number.
+          use: [sensitiveSessionMiddleware, freshSessionMiddleware],
+        },
         async (ctx) => {
+          const { session } = ctx.context;
+          const me = session.user as User & { phoneNumber?: string | null };
+          const oldPhone = me.phoneNumber ?? null;
+          const { phoneNumber: typed, code, currentCode, currentPassword } = ctx.body;
+          const newPhone = (await core(() => parsePhone(typed, options.defaultCountry))).e164;
+          const changing = oldPhone !== null && oldPhone !== newPhone;
+          // Moving the number away needs its owner's say: a session alone can be stolen.
+          if (changing) {
+            if (currentCode !== undefined) {
+              await verifyCode(
+                oldPhone,
+                currentCode,
+                PURPOSES.changePhone,
+                clientAddress(ctx),
+                "currentCode",
+              );
+            } else if (currentPassword !== undefined) {
+              const account = await ctx.context.internalAdapter.findCredentialAccount(me.id);
+              if (!account?.password) {
+                throw new APIError("BAD_REQUEST", BASE_ERROR_CODES.CREDENTIAL_ACCOUNT_NOT_FOUND);
+              }
+              const valid = await ctx.context.password.verify({
+                hash: account.password,
+                password: currentPassword,
+              });
+              if (!valid) throw new APIError("BAD_REQUEST", BASE_ERROR_CODES.INVALID_PASSWORD);
+            } else {
+              throw new APIError(
+                "FORBIDDEN",
+                WHATSAPP_OTP_ERROR_CODES.CURRENT_PHONE_PROOF_REQUIRED,
+              );
+            }
+          }
           const phoneNumber = await verifyCode(
-            ctx.body.phoneNumber,
-            ctx.body.code,
+            typed,
+            code,
             PURPOSES.verifyPhone,
+            clientAddress(ctx),
+            "code",
           );
           const owner = await ctx.context.adapter.findOne<{ id: string }>({
             model: "user",
             where: [{ field: "phoneNumber", value: phoneNumber }],
           });
-          const me = ctx.context.session.user;
           if (owner !== null && owner.id !== me.id) {
             throw new APIError("BAD_REQUEST", WHATSAPP_OTP_ERROR_CODES.PHONE_NUMBER_EXIST);
           }
-          const user = await ctx.context.internalAdapter.updateUser(me.id, {
-            phoneNumber,
-            phoneNumberVerified: true,
+          const { internalAdapter, adapter } = ctx.context;
+          const user = await runWithTransaction(adapter, async () => {
+            const updated = await internalAdapter.updateUser(me.id, {
+              phoneNumber,
+              phoneNumberVerified: true,
+            });
+            // Whoever else holds a session of this account (a thief's included) starts over.
+            if (changing) {
+              const others = (await internalAdapter.listSessions(me.id))
+                .map((s) => s.token)
+                .filter((token) => token !== session.session.token);
+              if (others.length > 0) await internalAdapter.deleteSessions(others);
+            }
+            return updated;
           });
-          return ctx.json({ user: user && parseUserOutput(ctx.context.options, user as never) });
+          if (user === null) {
+            throw new APIError("INTERNAL_SERVER_ERROR", { message: "Could not save the user" });
+          }
+          await setSessionCookie(ctx, { session: session.session, user });
+          if (phoneNumber !== oldPhone && onPhoneChanged !== undefined) {
+            const change = { user, oldPhone, newPhone: phoneNumber } as PhoneChange;
+            await ctx.context.runInBackgroundOrAwait(
+              Promise.resolve()
+                .then(() => onPhoneChanged(change))
+                .catch((error: unknown) => {
+                  ctx.context.logger.error("whatsapp-otp: onPhoneChanged failed", error);
+                }),
+            );
+          }
+          return ctx.json({ user: parseUserOutput(ctx.context.options, user as never) });
         },
       ),
 

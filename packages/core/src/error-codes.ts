@@ -13,6 +13,11 @@ export const ERROR_CODES = {
   COUNTRY_NOT_ALLOWED: 400,
   /** A send limit (per phone, per IP, global) or the per-phone failure budget refused the call. */
   RATE_LIMITED: 429,
+  /**
+   * The send carried no client address and `limits.sendsPerIp.unknownIp` is `"refuse"`: the server
+   * cannot tell clients apart (a proxy or IP setting is missing), so it sends nothing.
+   */
+  CLIENT_UNKNOWN: 403,
   /** A send with the same idempotency key is still in flight. */
   IDEMPOTENCY_CONFLICT: 409,
   /** The channel (1MSG) did not accept the message. */

@@ -6,6 +6,7 @@ export type LimitName =
   | "phone_cooldown"
   | "phone_window"
   | "phone_failures"
+  | "ip_failures"
   | "ip_window"
   | "global_window";
 

@@ -1,8 +1,10 @@
 export type { Channel, ChannelSendResult, OtpMessage } from "./channel.js";
 export {
+  assertWebhookSecret,
   constantTimeEqual,
   generateCode,
   hashCode,
+  MIN_WEBHOOK_SECRET_LENGTH,
   type RandomInt,
   secretMatches,
 } from "./code.js";
@@ -67,6 +69,7 @@ export {
   type Otp,
   type SendInput,
   type SendResult,
+  type StatusOptions,
   type StatusResult,
   type VerifyInput,
   type VerifyResult,

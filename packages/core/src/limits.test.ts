@@ -130,6 +130,30 @@ describe("sends per IP", () => {
     await t.otp.send({ phone: targets[20] as string, ip: "2001:db8:1234:5679::1" });
   });
 
+  it("counts every send whose client is unknown in one shared bucket: the 21st is refused", async () => {
+    // A server that cannot see addresses (a Unix socket, a proxy not trusted, a reset connection)
+    // passes no ip: that must not mean no limit.
+    const t = setup();
+    const targets = phones(22);
+    for (const [i, phone] of targets.slice(0, 20).entries()) {
+      await t.otp.send({ phone, ...(i % 2 === 0 ? {} : { ip: null }) });
+    }
+    const error = await refusal(t.otp.send({ phone: targets[20] as string }));
+    expect(error).toMatchObject({ code: "RATE_LIMITED", details: { limit: "ip_window" } });
+    // Clients with an address are not held by the unknown ones.
+    await t.otp.send({ phone: targets[21] as string, ip: "198.51.100.7" });
+  });
+
+  it("refuses sends without a client address when told to, before counting or sending", async () => {
+    const t = setup({ limits: { sendsPerIp: { unknownIp: "refuse" } } });
+    const error = await refusal(t.otp.send({ phone: PHONE_US }));
+    expect(error).toMatchObject({ code: "CLIENT_UNKNOWN", status: 403 });
+    expect(error.message).toMatch(/set up to read it/);
+    expect(t.channel.messages).toHaveLength(0);
+    // Nothing was counted: the same phone can get a code at once from a known client.
+    await t.otp.send({ phone: PHONE_US, ip: "198.51.100.7" });
+  });
+
   it("follows a configured prefix and cap", async () => {
     const t = setup({ limits: { sendsPerIp: { max: 2, ipv6PrefixLength: 48 } } });
     const [a, b, c] = phones(3) as [string, string, string];
@@ -188,25 +212,53 @@ describe("country allowlist", () => {
   });
 });
 
+describe("failures per client", () => {
+  it("stops one client spreading wrong guesses over many phones: 20 per 10 minutes", async () => {
+    const t = setup({ limits: { sendsPerIp: false } });
+    const targets = phones(25);
+    for (const phone of targets) await t.otp.send({ phone });
+    const reasons = [];
+    for (const phone of targets) {
+      const result = await t.otp.verify({ phone, code: wrong(t.code(phone)), ip: "198.51.100.7" });
+      reasons.push(result.ok ? "ok" : result.reason);
+    }
+    expect(reasons.filter((r) => r === "INVALID_CODE")).toHaveLength(20);
+    expect(reasons.slice(20)).toEqual(Array(5).fill("TOO_MANY_ATTEMPTS"));
+    expect(t.events.at(-2)).toMatchObject({ type: "limited", limit: "ip_failures" });
+    // Another client, and the right code from anyone, are not held by it.
+    const last = targets[24] as string;
+    expect(
+      await t.otp.verify({ phone: last, code: wrong(t.code(last)), ip: "198.51.100.8" }),
+    ).toMatchObject({ reason: "INVALID_CODE" });
+    t.advance(600);
+    const first = targets[0] as string;
+    await t.otp.send({ phone: first });
+    expect((await t.otp.verify({ phone: first, code: t.code(first), ip: "198.51.100.7" })).ok).toBe(
+      true,
+    );
+  });
+});
+
 describe("failures per phone", () => {
   it("holds in any 24 h, not per calendar window: no burst at a window's edge", async () => {
     const t = setup({ limits: { sendsPerPhone: false } });
     await t.otp.send({ phone: PHONE_US });
     await t.otp.verify({ phone: PHONE_US, code: wrong(t.code(PHONE_US)) });
     t.advance(86_400 - 240);
-    let judged = 0;
+    const judgedPerCode: number[] = [];
     for (let round = 0; round < 10; round++) {
-      // Refused once the budget is full; the guesses then go to the last code.
-      await t.otp.send({ phone: PHONE_US }).catch(() => {});
+      await t.otp.send({ phone: PHONE_US });
       const code = t.code(PHONE_US);
+      let judged = 0;
       for (let i = 0; i < 5; i++) {
         const result = await t.otp.verify({ phone: PHONE_US, code: wrong(code) });
         if (!result.ok && result.reason === "INVALID_CODE") judged += 1;
       }
+      judgedPerCode.push(judged);
       t.advance(60);
     }
     // 19 fit before the first guess leaves the window, then exactly one more as it does.
-    expect(judged).toBe(20);
+    expect(judgedPerCode).toEqual([5, 5, 5, 4, 1, 0, 0, 0, 0, 0]);
   });
 
   it("allows 20 wrong guesses per phone per 24 h across codes: a resend does not reset it", async () => {
@@ -226,11 +278,14 @@ describe("failures per phone", () => {
     expect(guesses).toBe(20);
     const windowStartedAt = t.now() - 4 * 600_000;
 
-    // No new code for a phone that cannot use one.
-    const error = await refusal(t.otp.send({ phone: PHONE_US }));
-    expect(error).toMatchObject({ code: "RATE_LIMITED", details: { limit: "phone_failures" } });
-    expect(error.retryAfter).toBe((windowStartedAt + 86_400_000 - t.now()) / 1000);
-    expect(t.events.at(-1)).toMatchObject({ type: "limited", limit: "phone_failures" });
+    // A full budget never stops sends, but no guess is judged, not even the right code's.
+    await t.otp.send({ phone: PHONE_US });
+    expect(await t.otp.verify({ phone: PHONE_US, code: t.code(PHONE_US) })).toEqual({
+      ok: false,
+      reason: "TOO_MANY_ATTEMPTS",
+      retryAfter: (windowStartedAt + 86_400_000 - t.now()) / 1000,
+    });
+    expect(t.events.at(-2)).toMatchObject({ type: "limited", limit: "phone_failures" });
 
     // The end of the window restores the budget.
     t.advance((windowStartedAt + 86_400_000 - t.now()) / 1000);
@@ -238,7 +293,7 @@ describe("failures per phone", () => {
     expect((await t.otp.verify({ phone: PHONE_US, code: t.code(PHONE_US) })).ok).toBe(true);
   });
 
-  it("refuses even the right code once the budget is spent", async () => {
+  it("refuses even the right code on a code that already took a wrong guess once the budget is spent", async () => {
     const t = setup({
       limits: { failuresPerPhone: { max: 3 }, sendsPerPhone: false },
     });
@@ -258,6 +313,40 @@ describe("failures per phone", () => {
       reason: "TOO_MANY_ATTEMPTS",
       retryAfter: 86_400,
     });
+  });
+
+  it("lets the owner's browser in with a fresh code while strangers hold the budget full", async () => {
+    // The stranger's 4-minute lockout: 20 wrong guesses at codes of their own, from fresh clients.
+    const t = setup({ limits: { sendsPerPhone: { cooldownSeconds: 60, max: 100 } } });
+    const owner = { phone: PHONE_US, client: "owner-browser", ip: "198.51.100.77" };
+    await t.otp.send(owner);
+    expect((await t.otp.verify({ ...owner, code: t.code(PHONE_US) })).ok).toBe(true);
+    for (let i = 0; i < 4; i++) {
+      const stranger = { phone: PHONE_US, client: `stranger-${i}`, ip: `203.0.113.${i}` };
+      t.advance(60);
+      await t.otp.send(stranger);
+      const code = t.code(PHONE_US);
+      for (let g = 0; g < 5; g++) await t.otp.verify({ ...stranger, code: wrong(code) });
+    }
+    // A stranger's own fresh code gets no guess at all now...
+    const late = { phone: PHONE_US, client: "stranger-late", ip: "203.0.113.99" };
+    t.advance(60);
+    await t.otp.send(late);
+    expect(await t.otp.verify({ ...late, code: t.code(PHONE_US) })).toMatchObject({
+      reason: "TOO_MANY_ATTEMPTS",
+    });
+    // ...while the owner gets a code at once (the strangers' sends neither hold the owner's
+    // cooldown nor fill the owner's window) and its first guess is judged.
+    await t.otp.send(owner);
+    const code = t.code(PHONE_US);
+    expect(await t.otp.verify({ ...owner, code: wrong(code) })).toMatchObject({
+      reason: "INVALID_CODE",
+      attemptsLeft: 0,
+    });
+    expect(await t.otp.verify({ ...owner, code })).toMatchObject({ reason: "TOO_MANY_ATTEMPTS" });
+    t.advance(60);
+    await t.otp.send(owner);
+    expect((await t.otp.verify({ ...owner, code: t.code(PHONE_US) })).ok).toBe(true);
   });
 
   it("does not count guesses for another phone", async () => {

@@ -1,4 +1,4 @@
-import { getCountries, getCountryCallingCode } from "libphonenumber-js";
+import { getCountries, getCountryCallingCode } from "libphonenumber-js/max";
 import type { Channel } from "./channel.js";
 import { cryptoRandomInt, type RandomInt } from "./code.js";
 import { OtpError } from "./errors.js";
@@ -29,17 +29,34 @@ export interface PhoneSendLimit extends WindowLimit {
 export interface IpSendLimit extends WindowLimit {
   /** IPv6 addresses are counted by this prefix, so one subscriber's range is one client. @default 64 */
   ipv6PrefixLength?: number;
+  /**
+   * What a send without a client address (`ip` missing or null) does. `"shared"`: every such send
+   * counts in one bucket with this limit, so a server that cannot see addresses still caps codes
+   * per window instead of handing out unlimited ones. `"refuse"`: such a send fails with
+   * `CLIENT_UNKNOWN`, for servers that must always know the client (set up the proxy first).
+   * @default "shared"
+   */
+  unknownIp?: "shared" | "refuse";
 }
 
 export interface LimitOptions {
   /** Wrong guesses a code takes before it is dead. @default 5 */
   attemptsPerCode?: number;
   /**
-   * Wrong guesses a phone may make across all its codes, so a resend never buys new guesses.
-   * `false` turns it off (not recommended).
+   * Wrong guesses a phone may take across all its codes, so a resend never buys new guesses. Once
+   * it is full, guesses are refused, except the first guess at a fresh code sent to a `client` that
+   * signed in to this phone before (within 30 days): strangers filling the budget cannot lock the
+   * owner out, and get nothing more themselves. It never stops sends. `false` turns it off (not
+   * recommended).
    * @default { max: 20, windowSeconds: 86400 }
    */
   failuresPerPhone?: WindowLimit | false;
+  /**
+   * Wrong guesses one client (IP address, IPv6 by prefix) may make across all phones, counted when
+   * `verify` gets `ip`. `false` turns it off.
+   * @default { max: 20, windowSeconds: 600, ipv6PrefixLength: 64 }
+   */
+  failuresPerIp?: (WindowLimit & { ipv6PrefixLength?: number }) | false;
   /**
    * Sends to one phone: a cooldown between sends and a cap per window.
    * @default { cooldownSeconds: 60, max: 5, windowSeconds: 600 }
@@ -117,9 +134,12 @@ export interface ResolvedOptions {
   ttlMs: number;
   attemptsPerCode: number;
   failuresPerPhone: ResolvedWindow | undefined;
+  failuresPerIp: (ResolvedWindow & { ipv6PrefixLength: number }) | undefined;
   phoneCooldownMs: number;
   sendsPerPhone: ResolvedWindow | undefined;
-  sendsPerIp: (ResolvedWindow & { ipv6PrefixLength: number }) | undefined;
+  sendsPerIp:
+    | (ResolvedWindow & { ipv6PrefixLength: number; unknownIp: "shared" | "refuse" })
+    | undefined;
   globalSends: ResolvedWindow | undefined;
   countries: { regions: Set<string>; callingCodes: Set<string> } | undefined;
   defaultCountry: CountryCode | undefined;
@@ -168,6 +188,22 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
             { max: 20, windowSeconds: 86_400 },
             limits.failuresPerPhone,
           ),
+    failuresPerIp:
+      limits.failuresPerIp === false
+        ? undefined
+        : {
+            ...windowLimit(
+              "limits.failuresPerIp",
+              { max: 20, windowSeconds: 600 },
+              limits.failuresPerIp,
+            ),
+            ipv6PrefixLength: integer(
+              "limits.failuresPerIp.ipv6PrefixLength",
+              limits.failuresPerIp?.ipv6PrefixLength ?? 64,
+              16,
+              128,
+            ),
+          },
     phoneCooldownMs:
       phone === undefined
         ? 0
@@ -183,6 +219,11 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
               limits.sendsPerIp?.ipv6PrefixLength ?? 64,
               16,
               128,
+            ),
+            unknownIp: oneOf(
+              "limits.sendsPerIp.unknownIp",
+              limits.sendsPerIp?.unknownIp ?? "shared",
+              ["shared", "refuse"] as const,
             ),
           },
     globalSends:
@@ -260,6 +301,13 @@ function integer(name: string, value: unknown, min: number, max: number): number
 }
 
 const REGIONS = new Set<string>(getCountries());
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== "string" || !allowed.includes(value as T)) {
+    throw configError(`\`${name}\` must be ${allowed.map((a) => `"${a}"`).join(" or ")}.`);
+  }
+  return value as T;
+}
 
 function region(value: unknown): CountryCode {
   if (typeof value !== "string" || !REGIONS.has(value.toUpperCase())) {

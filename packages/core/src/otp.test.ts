@@ -65,7 +65,7 @@ describe("send and verify", () => {
   });
 
   it("draws well-spread codes by default", async () => {
-    const t = setup({ limits: { sendsPerPhone: false } });
+    const t = setup({ limits: { sendsPerPhone: false, sendsPerIp: false } });
     for (let i = 0; i < 200; i++) await t.otp.send({ phone: PHONE_US });
     const codes = t.channel.messages.map((m) => m.code);
     expect(codes.every((c) => /^\d{6}$/.test(c))).toBe(true);
@@ -204,6 +204,51 @@ describe("purpose", () => {
       ).rejects.toMatchObject({ code: "INVALID_INPUT" });
     }
     expect(t.channel.messages).toHaveLength(0);
+  });
+});
+
+describe("codes bound to whoever asked for them", () => {
+  it("keeps the owner's pending code when a stranger asks for another, and out of the stranger's reach", async () => {
+    const t = setup();
+    const owner = { phone: PHONE_US, client: "owner-browser" };
+    const stranger = { phone: PHONE_US, client: "stranger-browser" };
+    // The owner's browser signed in once: the phone knows it from then on.
+    await t.otp.send(owner);
+    expect((await t.otp.verify({ ...owner, code: t.code(PHONE_US) })).ok).toBe(true);
+    t.advance(60);
+    await t.otp.send(owner);
+    const ownerCode = t.code(PHONE_US);
+    // The stranger's send neither waits for the owner's cooldown nor replaces the owner's code.
+    await t.otp.send(stranger);
+    // A client the phone does not know shares the phone's code, as before any sign-in.
+    expect(t.channel.messages).toHaveLength(3);
+    const strangerCode = t.code(PHONE_US);
+    // Guesses from another client, or from none, never reach the owner's code.
+    expect(await t.otp.verify({ ...stranger, code: ownerCode })).toMatchObject({ ok: false });
+    expect(await t.otp.verify({ phone: PHONE_US, code: ownerCode })).toMatchObject({
+      reason: "INVALID_CODE",
+    });
+    expect((await t.otp.verify({ ...owner, code: ownerCode })).ok).toBe(true);
+    expect((await t.otp.verify({ ...stranger, code: strangerCode })).ok).toBe(true);
+  });
+
+  it("never stores the client id itself", async () => {
+    const store = memoryStore();
+    const keys: string[] = [];
+    const put = store.putChallenge.bind(store);
+    store.putChallenge = (key, ...rest) => {
+      keys.push(key);
+      return put(key, ...rest);
+    };
+    const t = setup({ store });
+    const client = { phone: PHONE_US, client: "cookie-value-0123456789" };
+    await t.otp.send(client);
+    await t.otp.verify({ ...client, code: t.code(PHONE_US) });
+    t.advance(60);
+    await t.otp.send(client);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toMatch(/^login:14155550101:.{22}$/);
+    expect(keys.join()).not.toContain("cookie-value");
   });
 });
 
@@ -385,6 +430,19 @@ describe("channel failures", () => {
   });
 });
 
+describe("a store failure after the message went out", () => {
+  it("is not an error: the user has a code that works, only its delivery is not tracked", async () => {
+    const store = memoryStore();
+    store.putDelivery = async () => {
+      throw new Error("connection lost");
+    };
+    const t = setup({ store });
+    const sent = await t.otp.send({ phone: PHONE_US });
+    expect(await t.otp.status(sent.messageId)).toBeNull();
+    expect((await t.otp.verify({ phone: PHONE_US, code: t.code(PHONE_US) })).ok).toBe(true);
+  });
+});
+
 describe("store outage", () => {
   function brokenStore(): Store {
     const fail = async () => {
@@ -558,5 +616,56 @@ describe("input shape", () => {
     ).rejects.toMatchObject({ code: "INVALID_INPUT" });
     await expect(t.otp.status(42 as never)).rejects.toMatchObject({ code: "INVALID_INPUT" });
     expect(t.channel.messages).toHaveLength(0);
+  });
+});
+
+describe("one handset, one budget", () => {
+  // One São Paulo mobile, typed in the pre-2016 8-digit form and in today's 9-digit form.
+  const BR_8 = "+55 11 8765-4321";
+  const BR_9 = "+55 11 98765-4321";
+  const BR = "+5511987654321";
+
+  it("sends to the 8-digit Brazilian form and verifies with the 9-digit form", async () => {
+    const t = setup();
+    const sent = await t.otp.send({ phone: BR_8 });
+    expect(sent.phone).toBe(BR);
+    expect(t.channel.messages[0]?.phone).toBe("5511987654321");
+    expect(await t.otp.verify({ phone: BR_9, code: t.code(BR) })).toMatchObject({
+      ok: true,
+      phone: BR,
+    });
+  });
+
+  it("shares a phone's send limits across both forms", async () => {
+    const t = setup();
+    await t.otp.send({ phone: BR_8 });
+    // The cooldown holds the other form too.
+    await expect(t.otp.send({ phone: BR_9 })).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+      details: { limit: "phone_cooldown" },
+    });
+    // And the window cap counts both: 5 sends in 10 minutes, whichever form each used.
+    for (const phone of [BR_9, BR_8, BR_9, BR_8]) {
+      t.advance(61);
+      await t.otp.send({ phone });
+    }
+    t.advance(61);
+    await expect(t.otp.send({ phone: BR_9 })).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+      details: { limit: "phone_window" },
+    });
+    expect(new Set(t.channel.messages.map((m) => m.phone))).toEqual(new Set(["5511987654321"]));
+  });
+
+  it("treats an Argentine mobile with and without the 9 as one phone", async () => {
+    const t = setup();
+    const sent = await t.otp.send({ phone: "+54 11 2345-6789" });
+    expect(sent.phone).toBe("+5491123456789");
+    await expect(t.otp.send({ phone: "+54 9 11 2345-6789" })).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+    });
+    expect(
+      (await t.otp.verify({ phone: "+54 9 11 2345-6789", code: t.code("+5491123456789") })).ok,
+    ).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { Channel } from "./channel.js";
 import { generateCode, hashCode } from "./code.js";
 import { type DeliveryStatus, type DeliveryUpdate, isTerminal } from "./delivery.js";
@@ -7,13 +8,17 @@ import type { LimitName, OtpEvent } from "./events.js";
 import { ipKey } from "./ip.js";
 import { isPurpose, type OtpOptions, resolveOptions } from "./options.js";
 import { maskPhone, type Phone, parsePhone } from "./phone.js";
-import type { Bucket } from "./store/types.js";
+import type { Bucket, DeliveryRecord, FailureBucket } from "./store/types.js";
 
 export interface SendInput {
   /** The phone as typed: `+1 (415) 555-0101`, `00 44 20 7946 0958`, or national with `defaultCountry`. */
   phone: string;
-  /** The client's IP address, for the per-IP send limit. */
-  ip?: string;
+  /**
+   * The client's IP address, for the per-IP send limit. Without one (undefined or null), the send
+   * counts in one bucket shared by every client the server cannot see, or is refused with
+   * `CLIENT_UNKNOWN` (`limits.sendsPerIp.unknownIp`).
+   */
+  ip?: string | null;
   /** What the code is for (`login`, `register`, `step-up`, ...): a code only passes for its purpose. */
   purpose?: string;
   /**
@@ -21,6 +26,14 @@ export interface SendInput {
    * lifetime) gets the first answer back instead of a second message.
    */
   idempotencyKey?: string;
+  /**
+   * An opaque id of whoever asks for the code (the HTTP adapters keep a random one in a cookie).
+   * Once a `verify` with this id succeeded for the phone, the phone knows the client (30 days), and
+   * its codes are bound to it: only a verify with the same `client` checks them, other clients'
+   * sends neither replace them nor hold their cooldown and window, and a phone budget filled by
+   * strangers still lets a fresh one take its first guess. Other clients share the phone's code.
+   */
+  client?: string;
 }
 
 export interface SendResult {
@@ -37,6 +50,10 @@ export interface VerifyInput {
   /** The code as typed; spaces and dashes are ignored. */
   code: string;
   purpose?: string;
+  /** The client's IP address, for the per-client failure budget. */
+  ip?: string | null;
+  /** The `client` that asked for the code (see `SendInput.client`); remembered on success. */
+  client?: string;
 }
 
 export type VerifyResult =
@@ -56,6 +73,14 @@ export interface StatusResult {
   error?: string;
 }
 
+export interface StatusOptions {
+  /**
+   * The `client` asking. A message sent for a client is shown to that client only: for anyone
+   * else it is unknown (null).
+   */
+  client?: string;
+}
+
 export interface WebhookResult {
   /** Entries that moved a message forward. */
   updated: number;
@@ -69,7 +94,7 @@ export interface Otp {
   /** Checks a code, atomically: a wrong code is a result, not an error. */
   verify(input: VerifyInput): Promise<VerifyResult>;
   /** The delivery state of a message sent by `send`, or null when it is unknown or forgotten. */
-  status(messageId: string): Promise<StatusResult | null>;
+  status(messageId: string, options?: StatusOptions): Promise<StatusResult | null>;
   /** Applies a 1MSG webhook body (`ack[]` and/or `hooks[]`); safe to call twice with the same body. */
   handleWebhook(body: unknown): Promise<WebhookResult>;
 }
@@ -77,6 +102,8 @@ export interface Otp {
 type SendPlan = { bucket: Bucket; limit: LimitName; perPhone: boolean }[];
 
 const MAX_IDEMPOTENCY_KEY = 200;
+// The per-IP bucket of every client whose address is unknown; no address can take this form.
+const UNKNOWN_CLIENT = "unknown";
 const PENDING = "pending";
 
 /**
@@ -105,10 +132,8 @@ export function createOtp(options: OtpOptions): Otp {
     const request = readObject(input, "send");
     const phone = allowedPhone(request.phone);
     const purpose = readPurpose(request.purpose);
-    const ip =
-      request.ip === undefined || config.sendsPerIp === undefined
-        ? undefined
-        : ipKey(readString(request.ip, "ip", 64), config.sendsPerIp.ipv6PrefixLength);
+    const ip = clientKey(request.ip);
+    const client = clientTag(request.client);
     const started = now();
     const base = { phone: maskPhone(phone.digits), purpose };
 
@@ -130,7 +155,7 @@ export function createOtp(options: OtpOptions): Otp {
 
     let result: SendResult;
     try {
-      result = await sendNow(phone, purpose, ip, started, base);
+      result = await sendNow(phone, purpose, ip, client, started, base);
     } catch (error) {
       if (idempotency !== undefined) await forget(idempotency);
       throw error;
@@ -149,10 +174,19 @@ export function createOtp(options: OtpOptions): Otp {
     phone: Phone,
     purpose: string,
     ip: string | undefined,
+    client: string | undefined,
     started: number,
     base: { phone: string; purpose: string },
   ): Promise<SendResult> {
-    const plan = sendBuckets(phone, ip);
+    // A client that signed in to this phone before gets a code bound to it, outside the phone's
+    // shared cooldown and window: strangers can neither replace it, nor guess at it, nor keep the
+    // owner from getting one. Any other client shares the phone's (and its codes).
+    const bound =
+      client !== undefined &&
+      (await guard(() => store.get(knownKey(phone, client), started))) !== null
+        ? client
+        : undefined;
+    const plan = sendBuckets(phone, ip, bound);
     const { taken, refused } = await takeSends(plan, started, base);
     if (refused) {
       throw new OtpError("RATE_LIMITED", rateLimitMessage(refused.limit, refused.retryAfter), {
@@ -171,7 +205,11 @@ export function createOtp(options: OtpOptions): Otp {
 
     let delivered: Awaited<ReturnType<typeof deliverCode>>;
     try {
-      delivered = await deliverCode(config.channel, phone, purpose, started);
+      delivered = await deliverCode(
+        config.channel,
+        { phone, purpose, ip, client: bound, sender: client },
+        started,
+      );
     } catch (error) {
       throw isUncertain(error) ? uncertainSendError(error, resendAt, now()) : error;
     }
@@ -217,27 +255,19 @@ export function createOtp(options: OtpOptions): Otp {
     return { refused: { limit, retryAfter } };
   }
 
-  function sendBuckets(phone: Phone, ip: string | undefined): SendPlan {
+  function sendBuckets(phone: Phone, ip: string | undefined, client: string | undefined): SendPlan {
     const plan: SendPlan = [];
-    const add = (
-      limit: LimitName,
-      key: string,
-      max: number,
-      windowMs: number,
-      perPhone: boolean,
-      peek = false,
-    ) => plan.push({ bucket: { key, limit: max, windowMs, peek }, limit, perPhone });
+    const add = (limit: LimitName, key: string, max: number, windowMs: number, perPhone: boolean) =>
+      plan.push({ bucket: { key, limit: max, windowMs }, limit, perPhone });
+    // A bound client has its own cooldown and window: other clients' sends must not hold them.
     if (config.phoneCooldownMs > 0) {
-      add("phone_cooldown", `send:cooldown:${phone.digits}`, 1, config.phoneCooldownMs, true);
+      const key = `send:cooldown:${phone.digits}${client === undefined ? "" : `:${client}`}`;
+      add("phone_cooldown", key, 1, config.phoneCooldownMs, true);
     }
     if (config.sendsPerPhone) {
       const { max, windowMs } = config.sendsPerPhone;
-      add("phone_window", `send:phone:${phone.digits}`, max, windowMs, true);
-    }
-    // A phone that used up its guesses gets no new code: it could not use it.
-    if (config.failuresPerPhone) {
-      const { max, windowMs } = config.failuresPerPhone;
-      add("phone_failures", failureKey(phone), max, windowMs, true, true);
+      const key = `send:phone:${phone.digits}${client === undefined ? "" : `:${client}`}`;
+      add("phone_window", key, max, windowMs, true);
     }
     if (ip !== undefined && config.sendsPerIp) {
       add("ip_window", `send:ip:${ip}`, config.sendsPerIp.max, config.sendsPerIp.windowMs, false);
@@ -254,22 +284,45 @@ export function createOtp(options: OtpOptions): Otp {
     const phone = parsePhone(request.phone, config.defaultCountry);
     const purpose = readPurpose(request.purpose);
     const code = readCode(request.code, config.codeLength);
+    const ip =
+      request.ip === undefined || request.ip === null || config.failuresPerIp === undefined
+        ? undefined
+        : ipKey(readString(request.ip, "ip", 64), config.failuresPerIp.ipv6PrefixLength);
+    const client = clientTag(request.client);
     const at = now();
     const base = { phone: maskPhone(phone.digits), purpose };
-    const result = await guard(() =>
-      store.attempt({
-        key: challengeKey(purpose, phone),
-        hash: hashCode(config.key, purpose, phone.digits, code),
-        now: at,
-        ...(config.failuresPerPhone && {
-          failures: {
-            key: failureKey(phone),
-            limit: config.failuresPerPhone.max,
-            windowMs: config.failuresPerPhone.windowMs,
-          },
-        }),
-      }),
-    );
+    const failures = failureBuckets(phone, ip, false);
+    const hash = hashCode(config.key, purpose, phone.digits, code);
+    let known: boolean | undefined;
+    const isKnown = async () => {
+      if (client === undefined) return false;
+      known ??= (await guard(() => store.get(knownKey(phone, client), at))) !== null;
+      return known;
+    };
+    const attempt = async (key: string) => {
+      const judge = (spare: boolean) =>
+        guard(() =>
+          store.attempt({
+            key,
+            hash,
+            now: at,
+            failures: failureBuckets(phone, ip, spare).map((f) => f.bucket),
+          }),
+        );
+      const first = await judge(false);
+      // A full phone budget still lets a client that signed in to this phone before use a fresh
+      // code of its own: strangers filling the budget cannot lock the owner out.
+      if (first.outcome === "blocked" && first.key === failureKey(phone) && (await isKnown())) {
+        return judge(true);
+      }
+      return first;
+    };
+    // A known client's code is bound to it; anyone else's is the phone's shared one.
+    let result =
+      client === undefined ? undefined : await attempt(challengeKey(purpose, phone, client));
+    if (result === undefined || result.outcome === "missing") {
+      result = await attempt(challengeKey(purpose, phone));
+    }
     const reject = (
       reason: VerifyFailureReason,
       extra: { attemptsLeft?: number; retryAfter?: number } = {},
@@ -279,6 +332,13 @@ export function createOtp(options: OtpOptions): Otp {
     };
     switch (result.outcome) {
       case "match":
+        if (client !== undefined && !(await isKnown().catch(() => false))) {
+          // Remembered so this client's next sends skip the phone's shared window; a failure to
+          // remember must not fail a sign-in that succeeded.
+          await Promise.resolve()
+            .then(() => store.set(knownKey(phone, client), "1", KNOWN_CLIENT_MS, at))
+            .catch(() => {});
+        }
         emit({ type: "verified", at: new Date(at), ...base });
         return { ok: true, phone: phone.e164, purpose };
       case "mismatch":
@@ -287,7 +347,8 @@ export function createOtp(options: OtpOptions): Otp {
         return reject("TOO_MANY_ATTEMPTS");
       case "blocked": {
         const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-        emit({ type: "limited", at: new Date(at), ...base, limit: "phone_failures", retryAfter });
+        const limit = failures.find((f) => f.bucket.key === result.key)?.limit ?? "phone_failures";
+        emit({ type: "limited", at: new Date(at), ...base, limit, retryAfter });
         return reject("TOO_MANY_ATTEMPTS", { retryAfter });
       }
       case "expired":
@@ -297,10 +358,49 @@ export function createOtp(options: OtpOptions): Otp {
     }
   }
 
-  async function status(messageId: string): Promise<StatusResult | null> {
+  /**
+   * The budgets a wrong guess counts in: the phone's, which with `spare` lets a fresh code take its
+   * first guess even when full, and the guessing client's, which stops a client spreading guesses
+   * over many phones.
+   */
+  function failureBuckets(phone: Phone, ip: string | undefined, spare: boolean) {
+    const buckets: { bucket: FailureBucket; limit: LimitName }[] = [];
+    if (config.failuresPerPhone) {
+      const { max, windowMs } = config.failuresPerPhone;
+      buckets.push({
+        bucket: { key: failureKey(phone), limit: max, windowMs, sparesFirstGuess: spare },
+        limit: "phone_failures",
+      });
+    }
+    if (ip !== undefined && config.failuresPerIp) {
+      const { max, windowMs } = config.failuresPerIp;
+      buckets.push({
+        bucket: { key: `verify:failures:ip:${ip}`, limit: max, windowMs },
+        limit: "ip_failures",
+      });
+    }
+    return buckets;
+  }
+
+  /** A requester id as the store sees it: keyed, so a cookie's value never becomes a store key. */
+  function clientTag(value: unknown): string | undefined {
+    if (value === undefined) return undefined;
+    const client = readString(value, "client", 200);
+    return createHmac("sha256", config.key)
+      .update(`waotp:client\0${client}`)
+      .digest("base64url")
+      .slice(0, 22);
+  }
+
+  async function status(
+    messageId: string,
+    options: StatusOptions = {},
+  ): Promise<StatusResult | null> {
     const id = readString(messageId, "messageId", 256);
+    const asking = clientTag(options.client);
     let record = await guard(() => store.getDelivery(id, now()));
     if (record === null) return null;
+    if (record.sender !== undefined && record.sender !== asking) return null;
     const channel = record.fallback ? config.fallback : config.channel;
     const worthAsking =
       !isTerminal(record.status) &&
@@ -350,7 +450,7 @@ export function createOtp(options: OtpOptions): Otp {
       ...(record.error === undefined ? {} : { error: record.error }),
       ...(update.errorCode === undefined ? {} : { errorCode: update.errorCode }),
     });
-    const { phone, purpose, hash, expiresAt = 0 } = record;
+    const { phone, purpose, hash, ip, client, sender, expiresAt = 0 } = record;
     if (
       isTerminal(record.status) &&
       config.fallback !== undefined &&
@@ -360,7 +460,8 @@ export function createOtp(options: OtpOptions): Otp {
       hash !== undefined &&
       expiresAt > at
     ) {
-      void sendFallback(config.fallback, update.messageId, phone, purpose, hash).catch(() => {});
+      const failed = { phone, purpose, hash, ip, client, sender };
+      void sendFallback(config.fallback, update.messageId, failed).catch(() => {});
     }
     return applied;
   }
@@ -385,21 +486,29 @@ export function createOtp(options: OtpOptions): Otp {
   /**
    * Makes a code, stores its hash and hands it to a channel. Stored before sending, so a code never
    * reaches a phone without being verifiable. It replaces the pending code; with `replaces`, only if
-   * the pending code is still that one (and otherwise sends nothing and answers null).
+   * the pending code is still that one (and otherwise sends nothing and answers null). `ip` is the
+   * requesting client's bucket, kept so a fallback send is charged to the same client; `client`
+   * the requester the code is bound to.
    */
   async function deliverCode(
     channel: Channel,
-    phone: Phone,
-    purpose: string,
+    to: {
+      phone: Phone;
+      purpose: string;
+      ip: string | undefined;
+      client: string | undefined;
+      sender: string | undefined;
+    },
     started: number,
     replaces?: string,
   ) {
+    const { phone, purpose, ip, client, sender } = to;
     const code = generateCode(config.codeLength, config.random);
     const expiresAt = started + config.ttlMs;
     const hash = hashCode(config.key, purpose, phone.digits, code);
     const challenge = { hash, expiresAt, attempts: 0, maxAttempts: config.attemptsPerCode };
     const stored = await guard(() =>
-      store.putChallenge(challengeKey(purpose, phone), challenge, started, replaces),
+      store.putChallenge(challengeKey(purpose, phone, client), challenge, started, replaces),
     );
     if (!stored) return null;
     let messageId: string;
@@ -429,24 +538,26 @@ export function createOtp(options: OtpOptions): Otp {
       throw error;
     }
     // What a fallback needs to resend is kept only when there is a fallback: memory per pending code.
-    const record = {
-      status: "accepted" as const,
+    const record: DeliveryRecord = {
+      status: "accepted",
       updatedAt: now(),
       expiresAt,
-      ...(config.fallback === undefined ? {} : { phone: phone.digits, purpose, hash }),
+      ...(config.fallback === undefined
+        ? {}
+        : { phone: phone.digits, purpose, hash, ...(ip === undefined ? {} : { ip }) }),
+      ...(client === undefined ? {} : { client }),
+      ...(sender === undefined ? {} : { sender }),
+      ...(replaces === undefined ? {} : { fallback: true }),
     };
-    await guard(() =>
-      store.putDelivery(
-        messageId,
-        replaces === undefined ? record : { ...record, fallback: true },
-        config.deliveryTtlMs,
-      ),
-    );
-    if (queued === true) {
-      await guard(() =>
-        store.set(`queued:phone:${phone.digits}`, messageId, config.ttlMs, started),
-      );
-    }
+    // The message is out and its code is stored: failing to track its delivery only costs status().
+    await Promise.resolve()
+      .then(async () => {
+        await store.putDelivery(messageId, record, config.deliveryTtlMs);
+        if (queued === true) {
+          await store.set(`queued:phone:${phone.digits}`, messageId, config.ttlMs, started);
+        }
+      })
+      .catch(() => {});
     return { messageId, expiresAt };
   }
 
@@ -458,16 +569,25 @@ export function createOtp(options: OtpOptions): Otp {
   async function sendFallback(
     channel: Channel,
     failedId: string,
-    digits: string,
-    purpose: string,
-    failedHash: string,
+    failed: {
+      phone: string;
+      purpose: string;
+      hash: string;
+      ip: string | undefined;
+      client: string | undefined;
+      sender: string | undefined;
+    },
   ) {
-    const phone = parsePhone(`+${digits}`);
-    const base = { phone: maskPhone(digits), purpose };
+    const { purpose } = failed;
+    const phone = parsePhone(`+${failed.phone}`);
+    const base = { phone: maskPhone(failed.phone), purpose };
     const started = now();
-    const plan = sendBuckets(phone, undefined).filter((p) => p.limit !== "phone_cooldown");
+    // Charged to the client that asked for the failed code (the shared bucket if it is unknown).
+    const ip = config.sendsPerIp === undefined ? undefined : (failed.ip ?? UNKNOWN_CLIENT);
+    const plan = sendBuckets(phone, ip, failed.client).filter((p) => p.limit !== "phone_cooldown");
     if ((await takeSends(plan, started, base)).refused) return;
-    const sent = await deliverCode(channel, phone, purpose, started, failedHash);
+    const to = { phone, purpose, ip, client: failed.client, sender: failed.sender };
+    const sent = await deliverCode(channel, to, started, failed.hash);
     if (sent === null) return;
     emit({
       type: "fallback",
@@ -528,6 +648,25 @@ export function createOtp(options: OtpOptions): Otp {
     return phone;
   }
 
+  /**
+   * The per-IP bucket's key for a client: its address (IPv6 by prefix), or one shared key for
+   * every client whose address the server could not read.
+   */
+  function clientKey(value: unknown): string | undefined {
+    const limit = config.sendsPerIp;
+    if (limit === undefined) return undefined;
+    if (value !== undefined && value !== null) {
+      return ipKey(readString(value, "ip", 64), limit.ipv6PrefixLength);
+    }
+    if (limit.unknownIp === "refuse") {
+      throw new OtpError(
+        "CLIENT_UNKNOWN",
+        "The client's address is unknown, so no code is sent. The server must be set up to read it behind its proxy.",
+      );
+    }
+    return UNKNOWN_CLIENT;
+  }
+
   function readPurpose(value: unknown): string {
     if (value === undefined) return config.defaultPurpose;
     if (!isPurpose(value)) {
@@ -542,8 +681,17 @@ export function createOtp(options: OtpOptions): Otp {
   return { send, verify, status, handleWebhook };
 }
 
-function challengeKey(purpose: string, phone: Phone): string {
-  return `${purpose}:${phone.digits}`;
+function challengeKey(purpose: string, phone: Phone, client?: string): string {
+  return client === undefined
+    ? `${purpose}:${phone.digits}`
+    : `${purpose}:${phone.digits}:${client}`;
+}
+
+// How long a client that signed in stays known to its phone.
+const KNOWN_CLIENT_MS = 30 * 86_400_000;
+
+function knownKey(phone: Phone, client: string): string {
+  return `known:${phone.digits}:${client}`;
 }
 
 function failureKey(phone: Phone): string {
@@ -654,7 +802,8 @@ function rateLimitMessage(limit: LimitName, retryAfter: number): string {
     case "phone_window":
       return `Too many codes were sent to this phone. ${wait}`;
     case "phone_failures":
-      return `Too many wrong codes were entered for this phone. ${wait}`;
+    case "ip_failures":
+      return `Too many wrong codes were entered. ${wait}`;
     case "ip_window":
       return `Too many codes were requested from this address. ${wait}`;
     case "global_window":

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ipKey } from "./ip.js";
-import { maskPhone, parsePhone } from "./phone.js";
+import { type CountryCode, maskPhone, parsePhone } from "./phone.js";
 
 describe("parsePhone", () => {
   it.each([
@@ -63,6 +63,91 @@ describe("parsePhone", () => {
       expect(() => parsePhone(input)).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
     },
   );
+});
+
+describe("parsePhone: one handset, one key", () => {
+  // Each row: ways people type one handset, and the one form WhatsApp knows it by.
+  it.each([
+    [
+      "a São Paulo mobile, 9-digit and pre-2016 8-digit",
+      "+5511987654321",
+      [
+        ["+55 11 98765-4321"],
+        ["+55 11 8765-4321"],
+        ["5511987654321"],
+        ["551187654321"],
+        ["(11) 98765-4321", "BR"],
+        ["(11) 8765-4321", "BR"],
+        ["011 8765-4321", "BR"],
+        ["1187654321", "BR"],
+      ],
+    ],
+    [
+      "a Rio mobile whose old form starts with 6",
+      "+5521961234567",
+      [["+55 21 96123-4567"], ["+55 21 6123-4567"]],
+    ],
+    ["a Brasília mobile", "+5561981234567", [["+55 61 98123-4567"], ["+55 61 8123-4567"]]],
+    [
+      "a Buenos Aires mobile, with and without the 9, national with 0 and 15",
+      "+5491123456789",
+      [
+        ["+54 9 11 2345-6789"],
+        ["+54 11 2345-6789"],
+        ["+54 11 15 2345-6789"],
+        ["+54 9 11 15 2345-6789"],
+        ["5491123456789"],
+        ["541123456789"],
+        ["011 15 2345-6789", "AR"],
+        ["11 15 2345-6789", "AR"],
+        ["011 2345-6789", "AR"],
+        ["9 11 2345 6789", "AR"],
+      ],
+    ],
+    [
+      "a Córdoba mobile",
+      "+5493512345678",
+      [["+54 9 351 234-5678"], ["+54 351 234-5678"], ["0351 15 234-5678", "AR"]],
+    ],
+  ] as const)("reads every form of %s as %s", (_, e164, forms) => {
+    for (const [input, country] of forms) {
+      expect(parsePhone(input, country as CountryCode | undefined), input).toMatchObject({
+        e164,
+        digits: e164.slice(1),
+      });
+    }
+  });
+
+  it.each([
+    // Brazilian landlines kept 8 digits (they start 2-5): no 9.
+    ["+55 11 3456-7890", "+551134567890"],
+    ["+55 11 2345-6789", "+551123456789"],
+    ["+55 11 5765-4321", "+551157654321"],
+    // 8-digit trunked-radio mobiles kept 8 digits too, and are their own lines.
+    ["+55 11 7765-4321", "+551177654321"],
+    // Other countries as they were.
+    ["+1 415 555 0101", "+14155550101"],
+    ["+44 20 7946 0958", "+442079460958"],
+    ["+49 30 901820", "+4930901820"],
+    ["+91 98765 43210", "+919876543210"],
+  ])("leaves %j as %s", (input, e164) => {
+    expect(parsePhone(input).e164).toBe(e164);
+  });
+
+  it.each([
+    // Number ranges never handed out, which lengths alone (the default metadata) let through.
+    "+49 199 0340393",
+    "+34 751 456 058",
+    "+33 4 01 15 04 21",
+    // Too short or too long for a Brazilian or Argentine number in any form.
+    "+55 11 8765-432",
+    "+55 11 98765-43210",
+    "+55 11 1234-5678",
+    "+54 9 11 2345-678",
+    "+54 9 11 15 2345-678",
+  ])("refuses %j with INVALID_PHONE (full metadata)", (input) => {
+    expect(() => parsePhone(input)).toThrow(expect.objectContaining({ code: "INVALID_PHONE" }));
+  });
 });
 
 describe("maskPhone", () => {

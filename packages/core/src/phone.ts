@@ -1,4 +1,10 @@
-import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js";
+// Full ("max") metadata: it knows each country's number ranges and types, where the default
+// ("min") metadata checks only lengths and so accepts numbers that were never handed out.
+import {
+  type CountryCode,
+  type PhoneNumber,
+  parsePhoneNumberFromString,
+} from "libphonenumber-js/max";
 import { OtpError } from "./errors.js";
 
 export type { CountryCode };
@@ -29,6 +35,8 @@ const BARE_DIGITS = /^[1-9][0-9]{6,14}$/;
  *   when there is no `defaultCountry`; with one, national first (`4155550101` with `US`), and
  *   international only when that is not a valid national number (`14155550101` with `GB`);
  * - anything else with `defaultCountry`: national in that country (`(415) 555-0101`, `020 7946 0958`).
+ * Brazilian and Argentine mobiles come back in the one form WhatsApp uses, whichever form was typed
+ * (`+55 11 8765-4321` is `+5511987654321`, `011 15 2345-6789` in `AR` is `+5491123456789`).
  * Anything that cannot be a real number throws `INVALID_PHONE`; nothing else is ever thrown.
  */
 export function parsePhone(input: unknown, defaultCountry?: CountryCode): Phone {
@@ -53,17 +61,62 @@ export function parsePhone(input: unknown, defaultCountry?: CountryCode): Phone 
   };
 }
 
-/** A valid number without an extension, or undefined. */
-function read(text: string, defaultCountry?: CountryCode) {
+/** A valid number without an extension, in the one form WhatsApp knows it by, or undefined. */
+function read(text: string, defaultCountry?: CountryCode): PhoneNumber | undefined {
+  const parsed = parse(text, defaultCountry);
+  if (parsed === undefined || parsed.ext) return undefined;
+  const valid = parsed.isValid();
+  return whatsAppForm(parsed, valid) ?? (valid ? parsed : undefined);
+}
+
+function parse(text: string, defaultCountry?: CountryCode): PhoneNumber | undefined {
   try {
-    const parsed = parsePhoneNumberFromString(
+    return parsePhoneNumberFromString(
       text,
       defaultCountry === undefined ? undefined : { defaultCountry },
     );
-    return parsed?.isValid() && !parsed.ext ? parsed : undefined;
   } catch {
     return undefined;
   }
+}
+
+// Area code (two digits, no zero) and an 8-digit subscriber number starting 6-9: a mobile number
+// from before Brazil's ninth digit.
+const BR_OLD_MOBILE = /^[1-9]{2}[6-9][0-9]{7}$/;
+
+/**
+ * Store keys, limits and 1MSG all take the number, so one handset must have one form, or it gets
+ * two budgets. Two countries have a second form people still type for the same mobile:
+ * - Brazil: ANATEL put a 9 in front of every 8-digit mobile number, area by area, the last areas
+ *   in 2016; since then the 8-digit form of those numbers reaches nothing. The specialised mobile
+ *   (trunked radio) numbers and landlines kept 8 digits, so an 8-digit number that full metadata
+ *   still calls valid is left alone; an invalid one starting 6-9 gets its 9 back when that makes
+ *   a valid mobile.
+ * - Argentina: mobiles are dialled from abroad as +54 9, area code, number, without the 15 that
+ *   marks a mobile in national dialling; without the 9 the same digits read as a fixed-line
+ *   number. WhatsApp's FAQ asks for numbers in full international form (plus, country code,
+ *   number with no trunk 0) and, for Argentina, for the 9 after 54 and no 15. So the mobile form
+ *   with the 9 is the key whenever it is a valid mobile.
+ * Returns the WhatsApp form when it differs from `parsed`, else undefined.
+ */
+function whatsAppForm(parsed: PhoneNumber, valid: boolean): PhoneNumber | undefined {
+  const national = parsed.nationalNumber;
+  if (parsed.countryCallingCode === "55") {
+    if (valid || !BR_OLD_MOBILE.test(national)) return undefined;
+    return mobile(`+55${national.slice(0, 2)}9${national.slice(2)}`);
+  }
+  if (parsed.countryCallingCode === "54") {
+    if (!national.startsWith("9")) return mobile(`+549${national}`);
+    // "+54 9 11 15 ...": the 15 is national dialling; read the rest as a national number, which
+    // drops it.
+    return valid ? undefined : mobile(`0${national.slice(1)}`, "AR");
+  }
+  return undefined;
+}
+
+function mobile(text: string, defaultCountry?: CountryCode): PhoneNumber | undefined {
+  const parsed = parse(text, defaultCountry);
+  return parsed?.isValid() && parsed.getType() === "MOBILE" ? parsed : undefined;
 }
 
 function invalid(): OtpError {

@@ -269,6 +269,30 @@ describe("fallback", () => {
     expect(t.events.at(-1)).toMatchObject({ type: "limited", limit: "phone_window" });
   });
 
+  it("charges a fallback send to the client that asked for the code", async () => {
+    const { t, fallback, fail, settle } = withFallback({
+      limits: { sendsPerIp: { max: 2, windowSeconds: 600 } },
+    });
+    const { messageId } = await t.otp.send({ phone: PHONE_US, ip: "198.51.100.7" });
+    await t.otp.send({ phone: PHONE_US_2, ip: "198.51.100.7" });
+    // The client's window is full, so the failed message's fallback is refused too.
+    await fail(messageId);
+    await settle();
+    expect(fallback.messages).toHaveLength(0);
+    expect(t.events.at(-1)).toMatchObject({ type: "limited", limit: "ip_window" });
+  });
+
+  it("charges a fallback for a client without an address to the shared unknown bucket", async () => {
+    const { t, fallback, fail, settle } = withFallback({
+      limits: { sendsPerIp: { max: 1, windowSeconds: 600 } },
+    });
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    await fail(messageId);
+    await settle();
+    expect(fallback.messages).toHaveLength(0);
+    expect(t.events.at(-1)).toMatchObject({ type: "limited", limit: "ip_window" });
+  });
+
   it("keeps the webhook answer and the old state when the fallback fails", async () => {
     const { t, fallback, fail, settle } = withFallback();
     fallback.failNext(new Error("sms gateway down"));

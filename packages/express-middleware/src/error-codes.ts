@@ -12,6 +12,8 @@ export const HTTP_ERROR_CODES = {
   UNAUTHORIZED: 401,
   /** A route needs a recent verification that the request does not carry. */
   STEP_UP_REQUIRED: 401,
+  /** The app's `onVerified` refused the user after a right code. */
+  VERIFICATION_REFUSED: 403,
   /** Unknown message id or route. */
   NOT_FOUND: 404,
   /** Anything unexpected; details stay on the server. */

@@ -21,6 +21,13 @@ export interface RequireOtpOptions {
   anyPhone?: boolean;
   /** Called instead of the 401 answer, for example to redirect to a verification page. */
   onRequired?: (req: Request, res: Response, next: NextFunction) => void;
+  /**
+   * Each verification lets one request through: it is forgotten as the route runs, so a new code is
+   * needed for the next (a transfer, a password change). Forgetting is reliable in the session mode;
+   * a signed cookie replayed by a client that kept it is refused only where the state is a session.
+   * @default false
+   */
+  singleUse?: boolean;
 }
 
 // A verification stamped this far in the future is not trusted: clocks between instances drift less.
@@ -63,6 +70,7 @@ export function requireOtp(options: RequireOtpOptions = {}): RequestHandler {
       const verification = await state.load(req, purpose);
       if (await passes(req, verification)) {
         (req as Request & { otpVerification?: Verification }).otpVerification = verification;
+        if (options.singleUse === true) await state.clear(req, res, purpose);
         return next();
       }
       if (options.onRequired) return options.onRequired(req, res, next);

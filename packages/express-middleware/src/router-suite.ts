@@ -213,6 +213,51 @@ export function describeRouter(name: string, express: ExpressFactory) {
         expect(verified.status).toBe(200);
       });
 
+      it("caps sends from clients whose address it cannot see in one shared bucket", async () => {
+        // Behind a Unix socket or an untrusted proxy, req.ip is undefined: that must not mean no limit.
+        const { server } = app({ router: { clientIp: () => undefined } });
+        const statuses = [];
+        for (let i = 0; i < 21; i++) {
+          const res = await send(server, { phone: `+1415555${String(1000 + i)}` });
+          statuses.push(res.status);
+        }
+        expect(statuses.slice(0, 20)).toEqual(Array(20).fill(200));
+        expect(statuses[20]).toBe(429);
+      });
+
+      it("keeps the owner's browser signing in while strangers fill the phone's guess budget", async () => {
+        const { server, channel, advance } = app();
+        const owner = request.agent(server);
+        const json = (agent: ReturnType<typeof request.agent>, path: string, body: unknown) =>
+          agent.post(path).set("content-type", "application/json").send(JSON.stringify(body));
+        // The owner's browser signed in once; its cookie makes it known to the phone.
+        expect(
+          (await json(owner, "/otp/send", { phone: PHONE })).headers["set-cookie"]?.[0],
+        ).toMatch(/^waotp_client=[\w-]{22}; .*HttpOnly; SameSite=Lax$/);
+        const first = channel.lastCode(PHONE);
+        expect((await json(owner, "/otp/verify", { phone: PHONE, code: first })).status).toBe(200);
+        // Strangers, each a new browser from a new address, spend the phone's 20 wrong guesses.
+        for (let i = 0; i < 4; i++) {
+          advance(60);
+          const stranger = request.agent(server);
+          const ip = `203.0.113.${i}`;
+          await json(stranger, "/otp/send", { phone: PHONE }).set("x-forwarded-for", ip);
+          for (let g = 0; g < 5; g++) {
+            await json(stranger, "/otp/verify", { phone: PHONE, code: "000000" }).set(
+              "x-forwarded-for",
+              ip,
+            );
+          }
+        }
+        // The owner gets a code at once and signs in with it.
+        expect((await json(owner, "/otp/send", { phone: PHONE })).status).toBe(200);
+        const res = await json(owner, "/otp/verify", {
+          phone: PHONE,
+          code: channel.lastCode(PHONE),
+        });
+        expect(res.status).toBe(200);
+      });
+
       it("answers STORE_UNAVAILABLE with 503", async () => {
         const store = memoryStore();
         store.take = async () => {
@@ -281,11 +326,36 @@ export function describeRouter(name: string, express: ExpressFactory) {
         );
         const again = await verify(server, { phone: PHONE, code });
         expect(again.status).toBe(400);
-        expect(again.body.error.code).toBe("NO_PENDING_CODE");
+        expect(again.body.error.code).toBe("INVALID_CODE");
+      });
+
+      it("answers a wrong, an expired and a missing code alike by default, telling the server why", async () => {
+        const { server, channel, advance, events } = app();
+        const answers = [];
+        answers.push((await verify(server, { phone: PHONE, code: "123456" })).body);
+        await send(server);
+        const right = channel.lastCode(PHONE) as string;
+        answers.push(
+          (await verify(server, { phone: PHONE, code: right === "000000" ? "111111" : "000000" }))
+            .body,
+        );
+        advance(301);
+        answers.push((await verify(server, { phone: PHONE, code: right })).body);
+        expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+        expect(answers[0]).toEqual({
+          error: { code: "INVALID_CODE", message: expect.stringMatching(/not right/) },
+        });
+        const reasons = events
+          .filter((e) => e.type === "rejected")
+          .map((e) => e.type === "rejected" && e.reason);
+        expect(reasons).toEqual(["NO_PENDING_CODE", "INVALID_CODE", "EXPIRED"]);
       });
 
       it("answers a wrong code with 400 INVALID_CODE and the guesses left, then 429", async () => {
-        const { server, channel } = app({ otp: { limits: { attemptsPerCode: 2 } } });
+        const { server, channel } = app({
+          otp: { limits: { attemptsPerCode: 2 } },
+          router: { verifyFailures: "precise" },
+        });
         await send(server);
         const wrong = channel.lastCode(PHONE) === "000000" ? "111111" : "000000";
         const first = await verify(server, { phone: PHONE, code: wrong });
@@ -298,8 +368,8 @@ export function describeRouter(name: string, express: ExpressFactory) {
         expect(locked.headers["retry-after"]).toBe("0");
       });
 
-      it("answers EXPIRED and NO_PENDING_CODE with 400", async () => {
-        const { server, channel, advance } = app();
+      it("answers EXPIRED and NO_PENDING_CODE with 400 when told to be precise", async () => {
+        const { server, channel, advance } = app({ router: { verifyFailures: "precise" } });
         expect((await verify(server, { phone: PHONE, code: "123456" })).body.error.code).toBe(
           "NO_PENDING_CODE",
         );
@@ -320,6 +390,15 @@ export function describeRouter(name: string, express: ExpressFactory) {
         const res = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
         expect(res.status).toBe(429);
         expect(res.headers["retry-after"]).toBe("86400");
+      });
+
+      it("lets onVerified refuse a user before anything is remembered", async () => {
+        const { server, channel } = app({ router: { onVerified: () => false } });
+        await send(server);
+        const res = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
+        expect(res.status).toBe(403);
+        expect(res.body.error.code).toBe("VERIFICATION_REFUSED");
+        expect(res.headers["set-cookie"]).toBeUndefined();
       });
 
       it("lets the app sign the user in through onVerified", async () => {
@@ -347,13 +426,17 @@ export function describeRouter(name: string, express: ExpressFactory) {
     describe("POST /webhook/:secret", () => {
       it("applies delivery acks with the right secret", async () => {
         const { server } = app();
-        const { body } = await send(server);
+        const browser = request.agent(server);
+        const { body } = await browser
+          .post("/otp/send")
+          .set("content-type", "application/json")
+          .send(JSON.stringify({ phone: PHONE }));
         const res = await request(server)
           .post(`/otp/webhook/${WEBHOOK_SECRET}`)
           .send({ instanceId: "1", ack: [{ id: body.messageId, status: "delivered" }] });
         expect(res.status).toBe(200);
         expect(res.body).toEqual({ updated: 1, ignored: 0 });
-        const status = await request(server).get(`/otp/status/${body.messageId}`);
+        const status = await browser.get(`/otp/status/${body.messageId}`);
         expect(status.body).toMatchObject({ status: "delivered" });
       });
 
@@ -386,12 +469,38 @@ export function describeRouter(name: string, express: ExpressFactory) {
         expect(res.body.error.code).toBe("NOT_FOUND");
       });
 
-      it("answers a known message's state", async () => {
-        const { server } = app();
-        const { body } = await send(server);
-        const res = await request(server).get(`/otp/status/${body.messageId}`);
+      it("answers a known message's state to the browser that asked for it, and to nobody else", async () => {
+        const { server, otp } = app();
+        const browser = request.agent(server);
+        const { body } = await browser
+          .post("/otp/send")
+          .set("content-type", "application/json")
+          .send(JSON.stringify({ phone: PHONE }));
+        const res = await browser.get(`/otp/status/${body.messageId}`);
         expect(res.status).toBe(200);
         expect(res.body).toEqual({ status: "accepted", updatedAt: "2026-01-01T00:00:00.000Z" });
+        // Another browser (or a script with the id alone) learns nothing, not even that it exists.
+        expect((await request(server).get(`/otp/status/${body.messageId}`)).status).toBe(404);
+        // Whether it was read, and why a message failed, stay on the server.
+        await otp.handleWebhook({ ack: [{ id: body.messageId, status: "read" }] });
+        expect((await browser.get(`/otp/status/${body.messageId}`)).body.status).toBe("delivered");
+        const failed = await browser
+          .post("/otp/send")
+          .set("content-type", "application/json")
+          .send(JSON.stringify({ phone: "+14155550102" }));
+        await otp.handleWebhook({
+          ack: [
+            {
+              id: failed.body.messageId,
+              status: "failed",
+              error: "(#131026) Message undeliverable",
+            },
+          ],
+        });
+        expect((await browser.get(`/otp/status/${failed.body.messageId}`)).body).toEqual({
+          status: "failed",
+          updatedAt: "2026-01-01T00:00:00.000Z",
+        });
       });
     });
 
@@ -409,6 +518,43 @@ export function describeRouter(name: string, express: ExpressFactory) {
         });
         return String(res.headers["set-cookie"]).split(";")[0] as string;
       }
+
+      it("lets a single-use step-up through once, and a logout revokes a session's login", async () => {
+        const { server, channel } = app({ session: true });
+        server.get(
+          "/transfer",
+          requireOtp({ purpose: "step-up", anyPhone: true, singleUse: true }),
+          (_req, res) => {
+            res.json({ moved: true });
+          },
+        );
+        server.post("/logout", (req, res) => {
+          (req as unknown as { session: { destroy(cb: () => void): void } }).session.destroy(() =>
+            res.json({ ok: true }),
+          );
+        });
+        const browser = request.agent(server);
+        const post = (path: string, body: unknown) =>
+          browser.post(path).set("content-type", "application/json").send(JSON.stringify(body));
+        await post("/otp/send", { phone: PHONE, purpose: "step-up" });
+        await post("/otp/verify", {
+          phone: PHONE,
+          code: channel.lastCode(PHONE),
+          purpose: "step-up",
+        });
+        expect((await browser.get("/transfer")).status).toBe(200);
+        // The verification was used: the next transfer needs a new code.
+        expect((await browser.get("/transfer")).status).toBe(401);
+
+        await post("/otp/send", { phone: PHONE });
+        const login = await post("/otp/verify", { phone: PHONE, code: channel.lastCode(PHONE) });
+        const sid = String(login.headers["set-cookie"]).split(";")[0] as string;
+        expect(sid).toMatch(/^connect\.sid=/);
+        expect((await request(server).get("/signed-in").set("cookie", sid)).status).toBe(200);
+        await post("/logout", {});
+        // The old session cookie, replayed, carries no login any more.
+        expect((await request(server).get("/signed-in").set("cookie", sid)).status).toBe(401);
+      });
 
       it("answers 401 STEP_UP_REQUIRED without a fresh verification", async () => {
         const res = await request(app().server).get("/protected").set("x-user-phone", PHONE);

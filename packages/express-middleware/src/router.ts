@@ -1,13 +1,14 @@
+import { randomBytes } from "node:crypto";
 import {
+  assertWebhookSecret,
   type Otp,
-  OtpError,
   secretMatches,
   VERIFY_FAILURE_STATUS,
   type VerifyResult,
 } from "@waotp/core";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { type ErrorHandlerOptions, otpErrorHandler, sendError, sendHttpError } from "./errors.js";
-import { type VerifiedState, verifiedState } from "./verified-state.js";
+import { readCookie, type VerifiedState, verifiedState } from "./verified-state.js";
 
 export interface OtpRouterOptions extends ErrorHandlerOptions {
   /**
@@ -20,19 +21,42 @@ export interface OtpRouterOptions extends ErrorHandlerOptions {
   /** Signs the verification cookie when `state` is not given and there is no session. */
   secret?: string | Uint8Array;
   /**
-   * Runs after a code verified and was remembered, before the answer; the place to sign the user
-   * in. If it answers the request itself, the router does not.
+   * Runs after a code verified, before anything is remembered or answered; the place to sign the
+   * user in. Returning `false` refuses the user: nothing is remembered, and the answer is 403
+   * `VERIFICATION_REFUSED`. If it answers the request itself, the router remembers nothing and
+   * does not answer.
    */
   onVerified?: (
     result: { phone: string; purpose: string },
     req: Request,
     res: Response,
-  ) => void | Promise<void>;
+  ) => void | boolean | Promise<void | boolean>;
+  /**
+   * What a failed verification tells the client. `"generic"`: one answer (400 `INVALID_CODE`) for
+   * a wrong, expired or missing code, so nobody learns whether a code is pending for a phone;
+   * `TOO_MANY_ATTEMPTS` (429) stays apart. `"precise"`: the core's reason and `attemptsLeft`. The
+   * server sees the precise reason either way (the core's `rejected` event).
+   * @default "generic"
+   */
+  verifyFailures?: "generic" | "precise";
   /** Largest JSON body for send and verify, in bytes. @default 2048 */
   bodyLimit?: number;
-  /** The client address for per-IP limits. @default req.ip (honours Express's "trust proxy") */
+  /**
+   * The client address for per-IP limits. @default req.ip (honours Express's "trust proxy").
+   * Undefined means unknown: such sends share one bucket (see the core's `unknownIp`).
+   */
   clientIp?: (req: Request) => string | undefined;
+  /**
+   * The cookie that identifies the browser to the core (`client`): once it signed in to a phone,
+   * its codes for that phone are bound to it and strangers cannot hold them. `false` turns it off.
+   * @default "waotp_client"
+   */
+  clientCookie?: string | false;
 }
+
+// A year: a browser stays known to the phones it signed in to (the core remembers 30 days).
+const CLIENT_COOKIE_MAX_AGE_MS = 365 * 86_400_000;
+const CLIENT_ID = /^[A-Za-z0-9_-]{22}$/;
 
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
@@ -48,14 +72,32 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   const state =
     options.state ?? verifiedState(options.secret === undefined ? {} : { secret: options.secret });
   const clientIp = options.clientIp ?? ((req: Request) => req.ip);
+  const cookieName = options.clientCookie ?? "waotp_client";
+  /**
+   * Who is asking, as the core sees it: the browser's id from its cookie. A send gives a browser
+   * without one a new id; a verify only reads it.
+   */
+  const requester = (req: Request, res?: Response) => {
+    const ip = clientIp(req) ?? null;
+    if (cookieName === false) return { ip };
+    let client = readCookie(req.headers.cookie, cookieName);
+    if (client !== undefined && !CLIENT_ID.test(client)) client = undefined;
+    if (client === undefined && res !== undefined) {
+      client = randomBytes(16).toString("base64url");
+      res.cookie(cookieName, client, {
+        httpOnly: true,
+        sameSite: "lax",
+        secure: req.secure,
+        path: "/",
+        maxAge: CLIENT_COOKIE_MAX_AGE_MS,
+      });
+    }
+    return client === undefined ? { ip } : { ip, client };
+  };
   const { webhookSecret } = options;
-  if (options.webhookSecret !== undefined && options.webhookSecret.length < 16) {
-    throw new OtpError(
-      "CONFIG_INVALID",
-      "`webhookSecret` must be at least 16 characters (openssl rand -hex 16).",
-    );
-  }
+  assertWebhookSecret(webhookSecret);
 
+  const precise = options.verifyFailures === "precise";
   const router = express.Router();
   const bodyLimit = options.bodyLimit ?? 2048;
   const small = [onlyJson(bodyLimit), express.json({ limit: bodyLimit, type: "application/json" })];
@@ -69,7 +111,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
       const result = await otp.send({
         phone: body.phone as string,
         ...(body.purpose === undefined ? {} : { purpose: body.purpose as string }),
-        ...(clientIp(req) === undefined ? {} : { ip: clientIp(req) as string }),
+        ...requester(req, res),
         ...(key === undefined ? {} : { idempotencyKey: key }),
       });
       res.json(result);
@@ -88,21 +130,29 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
         phone: body.phone as string,
         code: body.code as string,
         ...(purpose === undefined ? {} : { purpose }),
+        ...requester(req),
       });
       if (!result.ok) {
         const { reason, ok: _ok, ...fields } = result;
-        return sendError(
-          res,
-          VERIFY_FAILURE_STATUS[reason],
-          reason,
-          FAILURE_MESSAGES[reason],
-          fields,
-        );
+        if (precise || reason === "TOO_MANY_ATTEMPTS") {
+          return sendError(
+            res,
+            VERIFY_FAILURE_STATUS[reason],
+            reason,
+            FAILURE_MESSAGES[reason],
+            fields,
+          );
+        }
+        return sendError(res, 400, "INVALID_CODE", GENERIC_FAILURE);
       }
       const verified = { phone: result.phone, purpose: result.purpose };
+      const allowed = await options.onVerified?.(verified, req, res);
+      if (res.headersSent) return;
+      if (allowed === false) {
+        return sendHttpError(res, "VERIFICATION_REFUSED", "This account cannot sign in.");
+      }
       await state.save(req, res, { ...verified, verifiedAt: Date.now() });
-      await options.onVerified?.(verified, req, res);
-      if (!res.headersSent) res.json({ verified: true, phone: result.phone });
+      res.json({ verified: true, phone: result.phone });
     }),
   );
 
@@ -126,16 +176,25 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   router.get(
     "/status/:messageId",
     handle(async (req, res) => {
-      const status = await otp.status(String(req.params.messageId));
+      // Only the browser that asked for the message learns about it, and only whether it arrived:
+      // whether it was read, or why it failed, is for the server.
+      const { client } = requester(req);
+      const status = await otp.status(String(req.params.messageId), client ? { client } : {});
       if (status === null)
         return sendHttpError(res, "NOT_FOUND", "No message with this id is known.");
-      res.json(status);
+      res.json({
+        status: status.status === "read" ? "delivered" : status.status,
+        updatedAt: status.updatedAt,
+      });
     }),
   );
 
   router.use(otpErrorHandler(options));
   return router;
 }
+
+const GENERIC_FAILURE =
+  "The code is not right, or no longer valid. Check it, or ask for a new one.";
 
 const FAILURE_MESSAGES = {
   INVALID_CODE: "The code is not right.",

@@ -164,7 +164,7 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-function readCookie(header: string | undefined, name: string): string | undefined {
+export function readCookie(header: string | undefined, name: string): string | undefined {
   const value = parseCookies(header)[name];
   if (value === undefined) return undefined;
   try {

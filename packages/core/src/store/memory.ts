@@ -14,15 +14,21 @@ import type {
 
 export interface MemoryStoreOptions {
   /**
-   * How often expired entries are swept out, in milliseconds. The timer does not keep the process
-   * alive.
+   * How often expired entries are swept out, in milliseconds. The sweep runs in slices of a few
+   * thousand entries, so it never blocks the event loop for long. The timer does not keep the
+   * process alive.
    * @default 30000
    */
   sweepIntervalMs?: number;
   /**
-   * Entries kept at most, across all kinds. A write that would go past it (after a sweep) fails, so
-   * the store refuses service instead of growing without bound or dropping counters.
-   * @default 2000000
+   * Entries kept at most, across all kinds (a pending code takes about five: the code, its send
+   * counters and its delivery record). Past it, sends are refused (`STORE_UNAVAILABLE`) instead of
+   * the store growing without bound or dropping counters; guesses keep a reserve of a tenth more,
+   * so codes already sent can still be checked, and when even that is used up a guess is refused
+   * before its code is compared. Full at the default, the store holds about 40,000 sends with their
+   * counters and delivery records, in about 65 MB of heap (measured on Node 20). Several processes,
+   * or more than that in flight: use the Redis store.
+   * @default 200000
    */
   maxEntries?: number;
   /** Clock used by the sweep timer. @default Date.now */
@@ -57,7 +63,9 @@ interface Expiring<T> {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
-  const maxEntries = options.maxEntries ?? 2_000_000;
+  const maxEntries = options.maxEntries ?? 200_000;
+  // Room kept for counting guesses once sends have filled the store.
+  const guessReserve = Math.ceil(maxEntries / 10);
   const clock = options.now ?? Date.now;
 
   const challenges = new Map<string, ChallengeRecord>();
@@ -68,30 +76,73 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   const size = () => challenges.size + counters.size + deliveries.size + values.size;
 
-  function sweep(now = clock()): number {
+  // Every map with the expiry of its entries. Codes and deliveries live a fixed time, so a map's
+  // oldest entries are the first to expire; counters and values are only roughly in that order.
+  const kinds: [Map<string, unknown>, (entry: never) => number][] = [
+    [challenges, (c: ChallengeRecord) => c.expiresAt],
+    [counters, (c: StoredCounter) => c.expiresAt],
+    [deliveries, (d: { until: number }) => d.until],
+    [values, (v: Expiring<string>) => v.expiresAt],
+  ];
+
+  /** Removes expired entries, looking at no more than `budget` of them; returns how many went. */
+  function evict(now: number, budget: number, fromOldest: boolean): number {
     let removed = 0;
-    for (const [key, challenge] of challenges) {
-      if (challenge.expiresAt <= now) removed += +challenges.delete(key);
-    }
-    for (const [key, counter] of counters) {
-      if (counter.expiresAt <= now) removed += +counters.delete(key);
-    }
-    for (const [key, entry] of deliveries) {
-      if (entry.until <= now) removed += +deliveries.delete(key);
-    }
-    for (const [key, entry] of values) {
-      if (entry.expiresAt <= now) removed += +values.delete(key);
+    let seen = 0;
+    for (const [map, expiry] of kinds) {
+      for (const [key, entry] of map) {
+        if (seen++ >= budget) return removed;
+        if ((expiry as (e: unknown) => number)(entry) <= now) removed += +map.delete(key);
+        // From the oldest end, the first live code or delivery means the rest are live too.
+        else if (fromOldest && (map === challenges || map === deliveries)) break;
+      }
     }
     return removed;
   }
 
-  /** Makes room for `count` new entries, or throws so the core fails closed. */
-  function reserveRoom(now: number, count = 1): void {
-    if (size() + count <= maxEntries) return;
-    sweep(now);
-    if (size() + count > maxEntries) {
-      throw new Error(`memory store is full (${maxEntries} entries)`);
-    }
+  function sweep(now = clock()): number {
+    return evict(now, Number.POSITIVE_INFINITY, false);
+  }
+
+  let sweeping = false;
+  /**
+   * Sweeps in slices, yielding to the event loop between them. `at` is the time a full write saw
+   * (stores driven by a virtual clock); the timer's sweeps read the clock.
+   */
+  function sweepInSlices(at?: number): void {
+    if (sweeping) return;
+    sweeping = true;
+    const kindsLeft = [...kinds];
+    const step = () => {
+      const now = at ?? clock();
+      let seen = 0;
+      while (kindsLeft.length > 0 && seen < SWEEP_SLICE) {
+        const [map, expiry] = kindsLeft[0] as (typeof kinds)[number];
+        // A fresh iterator per slice: entries deleted meanwhile are simply not seen again.
+        for (const [key, entry] of map) {
+          if (seen++ >= SWEEP_SLICE) break;
+          if ((expiry as (e: unknown) => number)(entry) <= now) map.delete(key);
+        }
+        if (seen < SWEEP_SLICE) kindsLeft.shift();
+      }
+      if (kindsLeft.length > 0) setImmediate(step).unref?.();
+      else sweeping = false;
+    };
+    // Never on the caller's turn: a request that found the store full pays only its bounded look.
+    setImmediate(step).unref?.();
+  }
+
+  /**
+   * Makes room for `count` new entries within `limit`, or throws so the core fails closed. A full
+   * store looks at a bounded number of its oldest entries for expired ones, never at all of them,
+   * and starts a sliced sweep for the rest.
+   */
+  function reserveRoom(now: number, count = 1, limit = maxEntries): void {
+    if (size() + count <= limit) return;
+    evict(now, EVICT_ON_WRITE, true);
+    if (size() + count <= limit) return;
+    sweepInSlices(now);
+    throw new Error(`memory store is full (${maxEntries} entries)`);
   }
 
   /** Hits counted in the bucket's window now, and when the oldest of them leaves it. */
@@ -163,7 +214,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     map.set(key, { value, expiresAt });
   }
 
-  const timer = setInterval(() => sweep(), sweepIntervalMs);
+  const timer = setInterval(() => sweepInSlices(), sweepIntervalMs);
   timer.unref?.();
 
   return {
@@ -198,30 +249,33 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return true;
     },
 
-    async attempt({ key, hash, now, failures }: AttemptInput): Promise<AttemptResult> {
-      if (failures !== undefined) {
-        const full = lastToFree([failures], now);
-        if (full !== undefined) return { outcome: "blocked", retryAfterMs: full.retryAfterMs };
-      }
+    async attempt({ key, hash, now, failures = [] }: AttemptInput): Promise<AttemptResult> {
       const challenge = challenges.get(key);
+      const fresh = challenge !== undefined && challenge.attempts === 0;
+      const full = lastToFree(
+        failures.filter((bucket) => !(bucket.sparesFirstGuess && fresh)),
+        now,
+      );
+      if (full !== undefined) return { outcome: "blocked", ...full };
       if (challenge === undefined) return { outcome: "missing" };
       if (challenge.expiresAt <= now) {
         challenges.delete(key);
         return { outcome: "expired" };
       }
       if (challenge.attempts >= challenge.maxAttempts) return { outcome: "locked" };
+      const counted = failures.map((bucket) => ({ ...bucket, peek: false }));
+      // Room to count a miss is made before comparing: a guess that could not be counted must be
+      // refused whatever it is, or a full store would judge wrong guesses for free.
+      reserveRoom(now, newCounters(counted), maxEntries + guessReserve);
       if (constantTimeEqual(challenge.hash, hash)) {
         challenges.delete(key);
         return { outcome: "match" };
       }
-      let budgetLeft = Number.POSITIVE_INFINITY;
-      if (failures !== undefined) {
-        const counted = { ...failures, peek: false };
-        reserveRoom(now, newCounters([counted]));
-        budgetLeft = hit(counted, now).remaining;
-      }
       challenge.attempts += 1;
-      const attemptsLeft = Math.min(challenge.maxAttempts - challenge.attempts, budgetLeft);
+      let attemptsLeft = challenge.maxAttempts - challenge.attempts;
+      for (const bucket of counted) {
+        attemptsLeft = Math.min(attemptsLeft, Math.max(0, hit(bucket, now).remaining));
+      }
       return { outcome: "mismatch", attemptsLeft };
     },
 
@@ -246,6 +300,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (record.purpose !== undefined) stored.purpose = record.purpose;
       if (record.hash !== undefined) stored.hash = record.hash;
       if (record.fallback !== undefined) stored.fallback = record.fallback;
+      if (record.ip !== undefined) stored.ip = record.ip;
+      if (record.client !== undefined) stored.client = record.client;
+      if (record.sender !== undefined) stored.sender = record.sender;
       deliveries.set(messageId, stored);
     },
 
@@ -285,6 +342,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
   };
 }
+
+// Entries a sweep slice looks at before yielding, and a full store's write looks at before refusing.
+const SWEEP_SLICE = 5000;
+const EVICT_ON_WRITE = 1000;
 
 function withoutExpiry({
   until: _until,

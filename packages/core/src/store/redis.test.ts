@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module of the repository's test scripts
 import { startRedisServer } from "../../../../scripts/redis-server.mjs";
 import { createOtp } from "../otp.js";
-import { bruteForceDay } from "../test-utils.js";
+import { bruteForceDay, expectBounded, report } from "../test-utils.js";
 import { createTestChannel } from "../testing/test-channel.js";
 import { redisStore } from "./redis.js";
 import { describeStore } from "./store-suite.js";
@@ -20,20 +20,41 @@ afterAll(async () => {
 let prefixes = 0;
 const prefix = () => `test${++prefixes}:`;
 
+/**
+ * Puts the server over its memory limit with `noeviction`, as a full production Redis: writes that
+ * would grow memory are refused, reads and deletes still run. Undone at close.
+ */
+async function overMemory() {
+  const admin = await createClient({ url: server.url }).connect();
+  await admin.configSet({ "maxmemory-policy": "noeviction", maxmemory: "1" });
+  return async () => {
+    await admin.configSet("maxmemory", "0");
+    await admin.quit();
+  };
+}
+
+function harness(client: { quit(): Promise<unknown> }, store: ReturnType<typeof redisStore>) {
+  let undo: (() => Promise<void>) | undefined;
+  return {
+    store,
+    exhaust: async () => {
+      undo = await overMemory();
+    },
+    close: async () => {
+      await undo?.();
+      await client.quit();
+    },
+  };
+}
+
 describeStore("Redis (node-redis)", async () => {
   const client = await createClient({ url: server.url }).connect();
-  return {
-    store: redisStore(client, { prefix: prefix() }),
-    close: () => client.quit().then(() => {}),
-  };
+  return harness(client, redisStore(client, { prefix: prefix() }));
 });
 
 describeStore("Redis (ioredis)", async () => {
   const client = new Redis(server.url);
-  return {
-    store: redisStore(client, { prefix: prefix() }),
-    close: () => client.quit().then(() => {}),
-  };
+  return harness(client, redisStore(client, { prefix: prefix() }));
 });
 
 describe("redisStore", () => {
@@ -103,7 +124,7 @@ describe("redisStore", () => {
       ];
       const operations: [string, () => Promise<unknown>][] = [
         ["putChallenge", () => store.putChallenge("k", challenge, now)],
-        ["attempt", () => store.attempt({ key: "k", hash: "x", now, failures })],
+        ["attempt", () => store.attempt({ key: "k", hash: "x", now, failures: [failures] })],
         ["take", () => store.take(buckets, now)],
         [
           "putDelivery",
@@ -138,11 +159,8 @@ describe("redisStore", () => {
         redisStore(a, { prefix: shared }),
         redisStore(b, { prefix: shared }),
       ]);
-      console.log(
-        `brute force, two instances on Redis: ${result.judged} guesses judged in 24 h (budget 20)`,
-      );
-      expect(result.judged).toBeLessThanOrEqual(20);
-      expect(result.judged).toBeGreaterThan(0);
+      report("two instances on Redis", result);
+      expectBounded(result);
     } finally {
       await a.quit();
       await b.quit();

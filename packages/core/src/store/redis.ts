@@ -46,13 +46,20 @@ local function bucket_state(key, limit, window, now)
   return count, tonumber(oldest[2]) + window
 end
 local function bucket_hit(key, limit, window, now)
+  local member
   if limit > LOG_LIMIT then
     local count = bucket_state(key, limit, window, now)
     if count == 0 then redis.call('HSET', key, 'c', 1, 's', now) else redis.call('HINCRBY', key, 'c', 1) end
   else
-    redis.call('ZADD', key, now, now .. ':' .. redis.call('ZCARD', key))
+    member = now .. ':' .. redis.call('ZCARD', key)
+    redis.call('ZADD', key, now, member)
   end
   redis.call('PEXPIRE', key, window)
+  return member
+end
+-- Takes back the hit bucket_hit just made (its member, for a sliding log).
+local function bucket_unhit(key, limit, member)
+  if limit > LOG_LIMIT then redis.call('HINCRBY', key, 'c', -1) else redis.call('ZREM', key, member) end
 end
 local function same(x, y)
   if #x ~= #y then return false end
@@ -74,38 +81,49 @@ redis.call('HSET', KEYS[1], 'h', ARGV[1], 'e', ARGV[2], 'a', ARGV[3], 'm', ARGV[
 redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[2]) - now + tonumber(ARGV[7])))
 return 1`;
 
-// KEYS: challenge[, failures]. ARGV: hash, now[, limit, windowMs]
+// KEYS: challenge, then failure buckets. ARGV: hash, now, then limit, windowMs, spares ('1' when
+// a full bucket still lets a fresh code take its first guess) per bucket.
+// The guess is counted (the code's attempts, every failure bucket) before the hashes are compared,
+// and given back on a match: a Redis that refuses writes (maxmemory with noeviction) then refuses
+// the guess before judging it, rather than after a wrong one only, which would tell them apart.
 const ATTEMPT = `${LIB}
 local now = tonumber(ARGV[2])
-local counted = #KEYS > 1
-local limit, window
-if counted then
-  limit = tonumber(ARGV[3])
-  window = tonumber(ARGV[4])
-  local count, free_at = bucket_state(KEYS[2], limit, window, now)
-  if count >= limit then
-    if count == 0 then return {'blocked', window} end
-    return {'blocked', free_at - now}
+local function arg(i, k) return ARGV[2 + (i - 2) * 3 + k] end
+local c = redis.call('HMGET', KEYS[1], 'h', 'e', 'a', 'm')
+local fresh = c[1] and tonumber(c[3]) == 0
+local worst, worst_ms = 0, -1
+for i = 2, #KEYS do
+  local limit, window = tonumber(arg(i, 1)), tonumber(arg(i, 2))
+  if not (fresh and arg(i, 3) == '1') then
+    local count, free_at = bucket_state(KEYS[i], limit, window, now)
+    if count >= limit then
+      local ms = free_at - now
+      if count == 0 then ms = window end
+      if ms > worst_ms then worst, worst_ms = i, ms end
+    end
   end
 end
-local c = redis.call('HMGET', KEYS[1], 'h', 'e', 'a', 'm')
+if worst > 0 then return {'blocked', worst_ms, worst - 1} end
 if not c[1] then return {'missing'} end
-local attempts, max = tonumber(c[3]), tonumber(c[4])
+local max = tonumber(c[4])
 if tonumber(c[2]) <= now then
   redis.call('DEL', KEYS[1])
   return {'expired'}
 end
-if attempts >= max then return {'locked'} end
+if tonumber(c[3]) >= max then return {'locked'} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
+local members = {}
+for i = 2, #KEYS do members[i] = bucket_hit(KEYS[i], tonumber(arg(i, 1)), tonumber(arg(i, 2)), now) end
 if same(c[1], ARGV[1]) then
   redis.call('DEL', KEYS[1])
+  for i = 2, #KEYS do bucket_unhit(KEYS[i], tonumber(arg(i, 1)), members[i]) end
   return {'match'}
 end
-attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
 local left = max - attempts
-if counted then
-  bucket_hit(KEYS[2], limit, window, now)
-  local count = bucket_state(KEYS[2], limit, window, now)
-  left = math.min(left, limit - count)
+for i = 2, #KEYS do
+  local limit = tonumber(arg(i, 1))
+  local count = bucket_state(KEYS[i], limit, tonumber(arg(i, 2)), now)
+  left = math.min(left, math.max(0, limit - count))
 end
 return {'mismatch', left}`;
 
@@ -238,16 +256,19 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
       return Number(stored) === 1;
     },
 
-    async attempt({ key, hash, now, failures }): Promise<AttemptResult> {
-      const keys = [`c:${key}`, ...(failures ? [`b:${failures.key}`] : [])];
+    async attempt({ key, hash, now, failures = [] }): Promise<AttemptResult> {
+      const keys = [`c:${key}`, ...failures.map((b) => `b:${b.key}`)];
       const reply = (await call(ATTEMPT, keys, [
         hash,
         now,
-        ...(failures ? bucketArgs(failures) : []),
-      ])) as [string, number?];
-      const [outcome, value] = reply;
+        ...failures.flatMap((b) => [...bucketArgs(b), b.sparesFirstGuess ? "1" : "0"]),
+      ])) as [string, number?, number?];
+      const [outcome, value, index] = reply;
       if (outcome === "mismatch") return { outcome, attemptsLeft: Number(value) };
-      if (outcome === "blocked") return { outcome, retryAfterMs: Number(value) };
+      if (outcome === "blocked") {
+        const bucket = failures[Number(index) - 1] as Bucket;
+        return { outcome, key: bucket.key, retryAfterMs: Number(value) };
+      }
       return { outcome: outcome as "match" | "locked" | "expired" | "missing" };
     },
 

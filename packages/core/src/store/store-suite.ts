@@ -9,6 +9,12 @@ export interface StoreHarness {
   store: Store;
   /** Called after each test. */
   close?: () => Promise<void> | void;
+  /**
+   * Puts the store in the state where it cannot take more (full, over its memory limit, a
+   * database refusing writes) until `close`. Deleting may still work, as it does in Redis at
+   * `maxmemory` with `noeviction`.
+   */
+  exhaust: () => Promise<void> | void;
 }
 
 const T0 = 1_700_000_000_000;
@@ -32,6 +38,43 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
     });
     afterEach(async () => {
       await harness.close?.();
+    });
+
+    describe("when it cannot take more", () => {
+      const judged = (promise: Promise<{ outcome: string }>) =>
+        promise.then(
+          (result) => result.outcome,
+          () => "refused",
+        );
+
+      it.each([
+        ["with the phone's failure budget", true],
+        ["without it", false],
+      ])(
+        "counts or refuses every guess, %s: a wrong one is never judged for free",
+        async (_, withBudget) => {
+          await store.putChallenge(k("c"), challenge(), T0);
+          await harness.exhaust();
+          const failures: Bucket | undefined = withBudget
+            ? { key: k("f"), limit: 20, windowMs: 86_400_000 }
+            : undefined;
+          const guess = (hash: string) =>
+            judged(
+              store.attempt({
+                key: k("c"),
+                hash,
+                now: T0 + 1,
+                ...(failures && { failures: [failures] }),
+              }),
+            );
+          const wrong = [await guess("h-wrong"), await guess("h-wrong")];
+          const right = await guess("h-right");
+          for (const outcome of wrong) expect(["mismatch", "refused"]).toContain(outcome);
+          // A wrong guess refused while the right one is judged would tell the two apart: free guesses.
+          if (wrong.includes("refused")) expect(right).toBe("refused");
+          else expect(right).toBe("match");
+        },
+      );
     });
 
     describe("challenges", () => {
@@ -139,26 +182,126 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         const failures: Bucket = { key: k("fail"), limit: 3, windowMs: 60_000 };
         await store.putChallenge(k("c"), challenge({ maxAttempts: 10 }), T0);
         for (let i = 0; i < 3; i++) {
-          const r = await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures });
+          const r = await store.attempt({
+            key: k("c"),
+            hash: "h-wrong",
+            now: T0,
+            failures: [failures],
+          });
           expect(r.outcome).toBe("mismatch");
         }
         expect(
-          await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 1000, failures }),
+          await store.attempt({
+            key: k("c"),
+            hash: "h-right",
+            now: T0 + 1000,
+            failures: [failures],
+          }),
         ).toEqual({
           outcome: "blocked",
+          key: k("fail"),
           retryAfterMs: 59_000,
         });
         // The window ends: guesses are allowed again, and the right one still matches.
         expect(
-          (await store.attempt({ key: k("c"), hash: "h-right", now: T0 + 60_000, failures }))
-            .outcome,
+          (
+            await store.attempt({
+              key: k("c"),
+              hash: "h-right",
+              now: T0 + 60_000,
+              failures: [failures],
+            })
+          ).outcome,
         ).toBe("match");
+      });
+
+      it("lets a fresh code take its first guess when a sparing budget is full, and no more", async () => {
+        const phone: Bucket & { sparesFirstGuess: boolean } = {
+          key: k("phone"),
+          limit: 2,
+          windowMs: 60_000,
+          sparesFirstGuess: true,
+        };
+        // Someone else's code for the same phone takes the whole budget.
+        await store.putChallenge(k("theirs"), challenge(), T0);
+        for (let i = 0; i < 2; i++)
+          await store.attempt({ key: k("theirs"), hash: "h-wrong", now: T0, failures: [phone] });
+        expect(
+          await store.attempt({ key: k("theirs"), hash: "h-right", now: T0, failures: [phone] }),
+        ).toMatchObject({ outcome: "blocked", key: k("phone") });
+        // The owner's fresh code is judged: the right guess gets in...
+        await store.putChallenge(k("mine"), challenge(), T0);
+        expect(
+          await store.attempt({ key: k("mine"), hash: "h-right", now: T0, failures: [phone] }),
+        ).toEqual({ outcome: "match" });
+        // ...and a wrong first guess is judged (and counted), the second is not.
+        await store.putChallenge(k("next"), challenge(), T0);
+        expect(
+          await store.attempt({ key: k("next"), hash: "h-wrong", now: T0, failures: [phone] }),
+        ).toEqual({ outcome: "mismatch", attemptsLeft: 0 });
+        expect(
+          await store.attempt({ key: k("next"), hash: "h-right", now: T0, failures: [phone] }),
+        ).toMatchObject({ outcome: "blocked", key: k("phone") });
+      });
+
+      it("counts a wrong guess in every budget, refuses on any full one, and names it", async () => {
+        const phone: Bucket = { key: k("phone"), limit: 10, windowMs: 60_000 };
+        const client: Bucket = { key: k("client"), limit: 2, windowMs: 30_000 };
+        await store.putChallenge(k("c"), challenge({ maxAttempts: 10 }), T0);
+        const left = [];
+        for (let i = 0; i < 2; i++) {
+          const r = await store.attempt({
+            key: k("c"),
+            hash: "h-wrong",
+            now: T0,
+            failures: [phone, client],
+          });
+          left.push(r.outcome === "mismatch" ? r.attemptsLeft : r.outcome);
+        }
+        expect(left).toEqual([1, 0]);
+        expect(
+          await store.attempt({
+            key: k("c"),
+            hash: "h-right",
+            now: T0 + 10_000,
+            failures: [phone, client],
+          }),
+        ).toEqual({ outcome: "blocked", key: k("client"), retryAfterMs: 20_000 });
+        // The phone's budget counted both misses too.
+        expect(
+          await store.attempt({
+            key: k("c"),
+            hash: "h-wrong",
+            now: T0 + 30_000,
+            failures: [phone],
+          }),
+        ).toEqual({ outcome: "mismatch", attemptsLeft: 7 });
+        // A match gives its count back: the right guess leaves the budgets as they were.
+        expect(
+          await store.attempt({
+            key: k("c"),
+            hash: "h-right",
+            now: T0 + 30_000,
+            failures: [phone, client],
+          }),
+        ).toEqual({ outcome: "match" });
+        await store.putChallenge(k("d"), challenge({ maxAttempts: 10 }), T0 + 30_000);
+        expect(
+          await store.attempt({
+            key: k("d"),
+            hash: "h-wrong",
+            now: T0 + 30_000,
+            failures: [phone],
+          }),
+        ).toEqual({ outcome: "mismatch", attemptsLeft: 6 });
       });
 
       it("reports the guesses left as the smaller of the code's and the phone's", async () => {
         const failures: Bucket = { key: k("fail"), limit: 2, windowMs: 60_000 };
         await store.putChallenge(k("c"), challenge({ maxAttempts: 5 }), T0);
-        expect(await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures })).toEqual({
+        expect(
+          await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures: [failures] }),
+        ).toEqual({
           outcome: "mismatch",
           attemptsLeft: 1,
         });
@@ -166,17 +309,19 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
 
       it("does not count a right guess, an expired or a missing code in the failure budget", async () => {
         const failures: Bucket = { key: k("fail"), limit: 1, windowMs: 60_000 };
-        await store.attempt({ key: k("none"), hash: "h", now: T0, failures });
+        await store.attempt({ key: k("none"), hash: "h", now: T0, failures: [failures] });
         await store.putChallenge(k("old"), challenge({ expiresAt: T0 + 1 }), T0);
-        await store.attempt({ key: k("old"), hash: "h-wrong", now: T0 + 5, failures });
+        await store.attempt({ key: k("old"), hash: "h-wrong", now: T0 + 5, failures: [failures] });
         await store.putChallenge(k("c"), challenge(), T0);
-        await store.attempt({ key: k("c"), hash: "h-right", now: T0, failures });
+        await store.attempt({ key: k("c"), hash: "h-right", now: T0, failures: [failures] });
         await store.putChallenge(k("c"), challenge(), T0);
         expect(
-          (await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures })).outcome,
+          (await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures: [failures] }))
+            .outcome,
         ).toBe("mismatch");
         expect(
-          (await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures })).outcome,
+          (await store.attempt({ key: k("c"), hash: "h-wrong", now: T0, failures: [failures] }))
+            .outcome,
         ).toBe("blocked");
       });
 
@@ -186,7 +331,12 @@ export function describeStore(name: string, create: () => Promise<StoreHarness> 
         await store.putChallenge(k("b"), challenge(), T0);
         const results = await Promise.all(
           Array.from({ length: 40 }, (_, i) =>
-            store.attempt({ key: k(i % 2 ? "a" : "b"), hash: "h-wrong", now: T0, failures }),
+            store.attempt({
+              key: k(i % 2 ? "a" : "b"),
+              hash: "h-wrong",
+              now: T0,
+              failures: [failures],
+            }),
           ),
         );
         expect(results.filter((r) => r.outcome === "mismatch")).toHaveLength(7);

@@ -37,16 +37,26 @@ export type TakeResult =
   | { ok: true; buckets: BucketState[] }
   | { ok: false; key: string; retryAfterMs: number };
 
+/** A failure budget a guess is counted in. */
+export interface FailureBucket extends Bucket {
+  /**
+   * A full bucket still lets a code take its first guess. The phone's ceiling is spared so: an
+   * attacker who filled it with guesses at codes of their own cannot stop the owner from using a
+   * fresh code of theirs, while every further guess stays bounded.
+   */
+  sparesFirstGuess?: boolean;
+}
+
 export interface AttemptInput {
   key: string;
   /** Keyed hash of the guessed code. */
   hash: string;
   now: number;
   /**
-   * The phone's failure budget. A wrong guess counts in it; once it is full the attempt is refused
-   * before any comparison.
+   * Failure budgets (the phone's, the client's). A wrong guess counts in each; while one is full
+   * (and does not spare this guess) the attempt is refused before any comparison.
    */
-  failures?: Bucket;
+  failures?: readonly FailureBucket[];
 }
 
 export type AttemptResult =
@@ -56,8 +66,8 @@ export type AttemptResult =
   | { outcome: "mismatch"; attemptsLeft: number }
   /** The challenge took its last wrong guess earlier. */
   | { outcome: "locked" }
-  /** The phone's failure budget is used up. */
-  | { outcome: "blocked"; retryAfterMs: number }
+  /** A failure budget (`key`, the one that frees up last) is used up. */
+  | { outcome: "blocked"; key: string; retryAfterMs: number }
   | { outcome: "expired" }
   | { outcome: "missing" };
 
@@ -75,6 +85,12 @@ export interface DeliveryRecord {
   hash?: string;
   /** Sent by the fallback channel (a failure then hands nothing on). */
   fallback?: boolean;
+  /** The per-IP bucket of the client that asked for the code, for charging its fallback. */
+  ip?: string;
+  /** The requester the code is bound to (a keyed hash of `client`), when it is bound. */
+  client?: string;
+  /** The requester who asked for the message (a keyed hash of `client`): only it sees the status. */
+  sender?: string;
 }
 
 /**
@@ -97,8 +113,10 @@ export interface Store {
     ifHash?: string,
   ): Promise<boolean>;
   /**
-   * One verification attempt, atomically: refuse when the failure budget is full, find the live
-   * challenge, compare hashes in constant time, then consume it on a match or count the miss.
+   * One verification attempt, atomically: refuse when a failure budget is full (unless it spares
+   * a fresh code's first guess), find the live challenge, count the guess, compare hashes in
+   * constant time, then consume the challenge on a match (giving the count back) or keep the miss.
+   * A store that cannot count the guess must refuse it before comparing.
    */
   attempt(input: AttemptInput): Promise<AttemptResult>;
   /**
