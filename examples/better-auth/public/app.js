@@ -50,7 +50,7 @@ $("verify").addEventListener("submit", async (event) => {
   } catch (error) {
     $("message").textContent =
       error.code === "INVALID_CODE"
-        ? `Wrong code, ${error.attemptsLeft} tries left.`
+        ? "That code isn't right, or it's no longer valid. Check it, or ask for a new one."
         : (error.message ?? "Failed.");
   }
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BetterSqlite3Adapter } from "@lucia-auth/adapter-sqlite";
-import { createOtp, isOtpError } from "@waotp/core";
+import { createOtp, isOtpError, publicVerifyFailure } from "@waotp/core";
 import { channelFromEnv } from "@waotp/core/testing";
 import Database from "better-sqlite3";
 import express from "express";
@@ -72,11 +72,11 @@ export async function startExample(env = process.env, log = console.log) {
 
   app.post("/api/login", async (req, res, next) => {
     try {
-      const result = await otp.verify({ phone: req.body?.phone, code: req.body?.code });
+      const result = await otp.verify({ phone: req.body?.phone, code: req.body?.code, ip: req.ip });
       if (!result.ok) {
-        return res
-          .status(result.reason === "TOO_MANY_ATTEMPTS" ? 429 : 400)
-          .json({ error: result });
+        // One answer for a wrong, expired or missing code: nobody learns whether one is pending.
+        const { status, ...error } = publicVerifyFailure(result);
+        return res.status(status).json({ error });
       }
       // The code proved the phone: find or create its user, then start a Lucia session.
       let user = db.prepare("select id from user where phone = ?").get(result.phone);

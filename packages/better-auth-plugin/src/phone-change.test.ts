@@ -172,7 +172,7 @@ describe("changing the sign-in phone", () => {
       code: await sendFor(user, NEW, "verify-phone"),
       currentCode: code(VICTIM),
     });
-    expect(result.error).toMatchObject({ code: "NO_PENDING_CODE", field: "currentCode" });
+    expect(result.error).toMatchObject({ code: "INVALID_CODE", field: "currentCode" });
     expect(userRow(id)?.phoneNumber).toBe(VICTIM);
   });
 

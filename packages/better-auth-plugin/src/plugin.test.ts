@@ -54,9 +54,32 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     expect(t.db.user).toHaveLength(0);
   });
 
+  it("answers wrong, expired and missing codes alike by default", async () => {
+    let now = Date.now();
+    t = await setupAuth({ now: () => now });
+    const { authClient } = t.client();
+    const none = await authClient.whatsappOtp.verify({ phoneNumber: PHONE, code: "123456" });
+    await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    const code = t.sim.lastCode(PHONE) as string;
+    const wrong = await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: code === "000000" ? "111111" : "000000",
+    });
+    now += 300_000;
+    const expired = await authClient.whatsappOtp.verify({ phoneNumber: PHONE, code });
+    const bodies = [none, wrong, expired].map((r) => JSON.stringify(r.error));
+    expect(new Set(bodies).size).toBe(1);
+    expect(none.error).toMatchObject({ status: 400, code: "INVALID_CODE" });
+    expect(none.error).not.toHaveProperty("attemptsLeft");
+  });
+
   it("maps wrong, expired and exhausted codes to better-auth errors with the core's codes", async () => {
     let now = Date.now();
-    t = await setupAuth({ now: () => now, limits: { attemptsPerCode: 2 } });
+    t = await setupAuth({
+      now: () => now,
+      limits: { attemptsPerCode: 2 },
+      verifyFailures: "precise",
+    });
     const { authClient } = t.client();
     await authClient.whatsappOtp.send({ phoneNumber: PHONE });
     const code = t.sim.lastCode(PHONE) as string;
@@ -124,6 +147,7 @@ describe("whatsappOtp with a real better-auth and its client", () => {
   it("does not reset the phone's failure budget on a resend", async () => {
     t = await setupAuth({
       limits: { failuresPerPhone: { max: 3 }, sendsPerPhone: { cooldownSeconds: 0 } },
+      verifyFailures: "precise",
     });
     const { authClient } = t.client();
     await authClient.whatsappOtp.send({ phoneNumber: PHONE });
@@ -209,6 +233,12 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     expect(status.data).toMatchObject({ status: "delivered" });
     const unknown = await authClient.whatsappOtp.status({ query: { messageId: "wamid.none" } });
     expect(unknown.error?.status).toBe(404);
+    // Read receipts and failure reasons stay on the server; other browsers learn nothing.
+    await post(WEBHOOK_SECRET, { ack: [{ id: messageId, status: "read" }] });
+    const read = await authClient.whatsappOtp.status({ query: { messageId } });
+    expect(read.data).toEqual({ status: "delivered", updatedAt: expect.anything() });
+    const stranger = t.client().authClient;
+    expect((await stranger.whatsappOtp.status({ query: { messageId } })).error?.status).toBe(404);
   });
 });
 

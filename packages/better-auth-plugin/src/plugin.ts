@@ -9,9 +9,11 @@ import {
   type Otp,
   type OtpOptions,
   parsePhone,
+  publicStatus,
+  publicVerifyFailure,
   type Store,
   secretMatches,
-  VERIFY_FAILURE_STATUS,
+  type VerifyFailureDetail,
 } from "@waotp/core";
 import type { BetterAuthPlugin, User } from "better-auth";
 import {
@@ -56,6 +58,8 @@ export interface WhatsappOtpOptions
    * undo the change.
    */
   onPhoneChanged?: (change: PhoneChange) => void | Promise<void>;
+  /** What a failed verification tells the client (the core's `VerifyFailureDetail`). @default "generic" */
+  verifyFailures?: VerifyFailureDetail;
 }
 
 export interface PhoneChange {
@@ -105,7 +109,8 @@ function failClosed(limits: LimitOptions | undefined): LimitOptions {
  */
 export function whatsappOtp(options: WhatsappOtpOptions) {
   let engine: Otp | undefined;
-  const { webhookSecret, onPhoneChanged, signUpOnVerification, ...otpOptions } = options;
+  const { webhookSecret, onPhoneChanged, signUpOnVerification, verifyFailures, ...otpOptions } =
+    options;
   const signUp = signUpOnVerification ?? true;
   assertWebhookSecret(webhookSecret);
 
@@ -145,6 +150,23 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
     }
   }
 
+  type CookieContext = Parameters<typeof clientAddress>[0] & {
+    context: {
+      secret: string;
+      createAuthCookie: (
+        name: string,
+        attributes?: { maxAge?: number },
+      ) => { name: string; attributes: object };
+    };
+    getSignedCookie(name: string, secret: string): Promise<string | null | false>;
+    setSignedCookie(
+      name: string,
+      value: string,
+      secret: string,
+      attributes?: object,
+    ): Promise<unknown>;
+  };
+
   /** The client's address as better-auth reads it (its `advanced.ipAddress` settings); null if unknown. */
   function clientAddress(ctx: {
     request?: Request | undefined;
@@ -154,19 +176,59 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
     return getIP(ctx.request ?? ctx.headers ?? new Headers(), ctx.context.options);
   }
 
+  /**
+   * The browser's id for the core (`client`), from a signed cookie; a send gives a browser without
+   * one a new id. A browser that signed in to a phone gets codes bound to it (see the core).
+   */
+  async function browserOf(ctx: CookieContext, create: boolean): Promise<string | undefined> {
+    const cookie = browserCookie(ctx);
+    const known = await ctx.getSignedCookie(cookie.name, ctx.context.secret);
+    if (typeof known === "string" && known !== "") return known;
+    if (!create) return undefined;
+    return giveBrowserId(ctx);
+  }
+
+  function browserCookie(ctx: CookieContext) {
+    return ctx.context.createAuthCookie("waotp_client", { maxAge: 365 * 86_400 });
+  }
+
+  /** Sets a new browser id in the cookie and returns it. */
+  async function giveBrowserId(ctx: CookieContext, id = randomBytes(16).toString("base64url")) {
+    const cookie = browserCookie(ctx);
+    await ctx.setSignedCookie(cookie.name, id, ctx.context.secret, cookie.attributes);
+    return id;
+  }
+
   /** Checks a code; `field` names the request field it came in, for the error body. */
   async function verifyCode(
+    ctx: CookieContext,
     phoneNumber: string,
     code: string,
     purpose: string,
-    ip: string | null,
     field?: string,
   ) {
     const extra = field === undefined ? {} : { field };
-    const result = await core(() => otp().verify({ phone: phoneNumber, code, purpose, ip }), extra);
-    if (result.ok) return result.phone;
-    const { reason, ok: _ok, ...fields } = result;
-    const status = VERIFY_FAILURE_STATUS[reason];
+    const ip = clientAddress(ctx);
+    const client = await browserOf(ctx, false);
+    // A successful verify gives the browser a new id: one planted before it never becomes known.
+    const nextClient = randomBytes(16).toString("base64url");
+    const result = await core(
+      () =>
+        otp().verify({
+          phone: phoneNumber,
+          code,
+          purpose,
+          ip,
+          nextClient,
+          ...(client === undefined ? {} : { client }),
+        }),
+      extra,
+    );
+    if (result.ok) {
+      await giveBrowserId(ctx, nextClient);
+      return result.phone;
+    }
+    const { reason, status, ...fields } = publicVerifyFailure(result, verifyFailures);
     throw new APIError(
       status as 400,
       { ...WHATSAPP_OTP_ERROR_CODES[reason], ...fields, ...extra },
@@ -222,11 +284,13 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
               "whatsapp-otp: better-auth could not read a client's address, so per-IP send limits cannot tell clients apart (limits.sendsPerIp.unknownIp decides: refused by default). Set advanced.ipAddress (ipAddressHeaders, trustedProxies) for your proxy; see the @waotp/better-auth README.",
             );
           }
+          const client = await browserOf(ctx, true);
           const sent = await core(() =>
             otp().send({
               phone: ctx.body.phoneNumber,
               purpose: ctx.body.purpose ?? PURPOSES.signIn,
               ip,
+              ...(client === undefined ? {} : { client }),
             }),
           );
           // The same answer whether or not the number has an account.
@@ -244,10 +308,10 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
         { method: "POST", body: verifyBody },
         async (ctx) => {
           const phoneNumber = await verifyCode(
+            ctx,
             ctx.body.phoneNumber,
             ctx.body.code,
             PURPOSES.signIn,
-            clientAddress(ctx),
           );
           const { internalAdapter, adapter } = ctx.context;
           let user = await adapter.findOne<{ id: string } & Record<string, unknown>>({
@@ -310,13 +374,7 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
           // Moving the number away needs its owner's say: a session alone can be stolen.
           if (changing) {
             if (currentCode !== undefined) {
-              await verifyCode(
-                oldPhone,
-                currentCode,
-                PURPOSES.changePhone,
-                clientAddress(ctx),
-                "currentCode",
-              );
+              await verifyCode(ctx, oldPhone, currentCode, PURPOSES.changePhone, "currentCode");
             } else if (currentPassword !== undefined) {
               const account = await ctx.context.internalAdapter.findCredentialAccount(me.id);
               if (!account?.password) {
@@ -334,13 +392,7 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
               );
             }
           }
-          const phoneNumber = await verifyCode(
-            typed,
-            code,
-            PURPOSES.verifyPhone,
-            clientAddress(ctx),
-            "code",
-          );
+          const phoneNumber = await verifyCode(ctx, typed, code, PURPOSES.verifyPhone, "code");
           const owner = await ctx.context.adapter.findOne<{ id: string }>({
             model: "user",
             where: [{ field: "phoneNumber", value: phoneNumber }],
@@ -397,8 +449,13 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
         "/whatsapp-otp/status",
         { method: "GET", query: z.object({ messageId: z.string().min(1).max(256) }) },
         async (ctx) => {
-          const status = await core(() => otp().status(ctx.query.messageId));
-          if (status === null) throw new APIError("NOT_FOUND", WHATSAPP_OTP_ERROR_CODES.NOT_FOUND);
+          // Only the browser that asked for the message learns about it, and only whether it arrived.
+          const client = await browserOf(ctx, false);
+          const found = await core(() =>
+            otp().status(ctx.query.messageId, client === undefined ? {} : { client }),
+          );
+          if (found === null) throw new APIError("NOT_FOUND", WHATSAPP_OTP_ERROR_CODES.NOT_FOUND);
+          const status = publicStatus(found);
           return ctx.json({ ...status, updatedAt: status.updatedAt.toISOString() });
         },
       ),

@@ -77,6 +77,12 @@ export {
 } from "./otp.js";
 export { type CountryCode, maskPhone, type Phone, parsePhone } from "./phone.js";
 export {
+  type PublicVerifyFailure,
+  publicStatus,
+  publicVerifyFailure,
+  type VerifyFailureDetail,
+} from "./public.js";
+export {
   type Counter,
   counterExpiresAt,
   counterState,

@@ -239,6 +239,101 @@ describe("failures per client", () => {
   });
 });
 
+describe("known clients under attack from their own network", () => {
+  it("keep verifying and sending while strangers behind the same address use up its budgets", async () => {
+    const t = setup();
+    const nat = "198.51.100.7";
+    const owner = { phone: PHONE_US, client: "owner", ip: nat };
+    await t.otp.send(owner);
+    expect((await t.otp.verify({ ...owner, code: t.code(PHONE_US) })).ok).toBe(true);
+    // Strangers on the same carrier NAT spend its send window (the owner's first send was one of
+    // its 20) and its failure budget.
+    const targets = phones(20);
+    for (const phone of targets.slice(0, 19)) await t.otp.send({ phone, ip: nat });
+    for (const phone of targets.slice(0, 19)) {
+      await t.otp.verify({ phone, code: wrong(t.code(phone)), ip: nat });
+    }
+    const first = targets[0] as string;
+    await t.otp.verify({ phone: first, code: wrong(t.code(first)), ip: nat });
+    expect(await refusal(t.otp.send({ phone: targets[19] as string, ip: nat }))).toMatchObject({
+      details: { limit: "ip_window" },
+    });
+    expect(await t.otp.verify({ phone: first, code: t.code(first), ip: nat })).toMatchObject({
+      reason: "TOO_MANY_ATTEMPTS",
+    });
+    // The owner still gets a code, and its fresh code's first guess is judged.
+    t.advance(60);
+    await t.otp.send(owner);
+    expect((await t.otp.verify({ ...owner, code: t.code(PHONE_US) })).ok).toBe(true);
+  });
+
+  it("never make a client id planted before sign-in known: the adapter's next id is", async () => {
+    const t = setup();
+    const planted = { phone: PHONE_US, client: "planted-by-attacker" };
+    await t.otp.send(planted);
+    const signIn = await t.otp.verify({
+      ...planted,
+      code: t.code(PHONE_US),
+      nextClient: "fresh-after-sign-in",
+    });
+    expect(signIn.ok).toBe(true);
+    // The planted id is still a stranger: it shares the phone's cooldown.
+    expect(await refusal(t.otp.send(planted))).toMatchObject({
+      details: { limit: "phone_cooldown" },
+    });
+    // The fresh id is known: its own cooldown, free now.
+    await t.otp.send({ phone: PHONE_US, client: "fresh-after-sign-in" });
+  });
+
+  it("spare at most 10 wrong guesses a day for known clients once the phone's budget is full", async () => {
+    const t = setup({ limits: { sendsPerPhone: { cooldownSeconds: 0, max: 1000 } } });
+    const known = { phone: PHONE_US, client: "known" };
+    await t.otp.send(known);
+    await t.otp.verify({ ...known, code: t.code(PHONE_US) });
+    // Strangers fill the phone's budget.
+    for (let i = 0; i < 4; i++) {
+      await t.otp.send({ phone: PHONE_US });
+      for (let g = 0; g < 5; g++)
+        await t.otp.verify({ phone: PHONE_US, code: wrong(t.code(PHONE_US)) });
+    }
+    const outcomes = [];
+    for (let i = 0; i < 12; i++) {
+      await t.otp.send(known);
+      const result = await t.otp.verify({ ...known, code: wrong(t.code(PHONE_US)) });
+      outcomes.push(result.ok ? "ok" : result.reason);
+    }
+    expect(outcomes).toEqual([
+      ...Array(10).fill("INVALID_CODE"),
+      "TOO_MANY_ATTEMPTS",
+      "TOO_MANY_ATTEMPTS",
+    ]);
+  });
+
+  it("share one ceiling of sends to a phone, four times its window, however many there are", async () => {
+    const t = setup({ limits: { sendsPerPhone: { cooldownSeconds: 0, max: 2 } } });
+    const clients = ["a", "b", "c", "d", "e"].map((c) => ({ phone: PHONE_US, client: c }));
+    // Five sign-ins, two per window of the phone's shared window.
+    for (const [i, client] of clients.entries()) {
+      await t.otp.send(client);
+      await t.otp.verify({ ...client, code: t.code(PHONE_US) });
+      if (i % 2 === 1) t.advance(600);
+    }
+    t.advance(600);
+    // Each known client has its own window of 2, but the phone takes 8 (4 x 2) in all.
+    const answers = [];
+    for (const client of [...clients, ...clients]) {
+      answers.push(
+        await t.otp.send(client).then(
+          () => "sent",
+          (e: OtpError) => e.details?.limit,
+        ),
+      );
+    }
+    expect(answers.filter((a) => a === "sent")).toHaveLength(8);
+    expect(answers.slice(8)).toEqual(["phone_window", "phone_window"]);
+  });
+});
+
 describe("failures per phone", () => {
   it("holds in any 24 h, not per calendar window: no burst at a window's edge", async () => {
     const t = setup({ limits: { sendsPerPhone: false } });

@@ -52,8 +52,14 @@ export interface VerifyInput {
   purpose?: string;
   /** The client's IP address, for the per-client failure budget. */
   ip?: string | null;
-  /** The `client` that asked for the code (see `SendInput.client`); remembered on success. */
+  /** The `client` that asked for the code (see `SendInput.client`). */
   client?: string;
+  /**
+   * The id the client goes on with after a successful verify, remembered in place of `client`.
+   * Adapters issue a new one at each sign-in, so an id planted in a browser beforehand (a cookie
+   * set from a sibling subdomain) never becomes known. @default client
+   */
+  nextClient?: string;
 }
 
 export type VerifyResult =
@@ -264,13 +270,20 @@ export function createOtp(options: OtpOptions): Otp {
       const key = `send:cooldown:${phone.digits}${client === undefined ? "" : `:${client}`}`;
       add("phone_cooldown", key, 1, config.phoneCooldownMs, true);
     }
+    const own = client === undefined ? "" : `:${client}`;
     if (config.sendsPerPhone) {
       const { max, windowMs } = config.sendsPerPhone;
-      const key = `send:phone:${phone.digits}${client === undefined ? "" : `:${client}`}`;
-      add("phone_window", key, max, windowMs, true);
+      add("phone_window", `send:phone:${phone.digits}${own}`, max, windowMs, true);
+      // Every send to the phone, bound or not, under a ceiling the shared window alone cannot
+      // reach: strangers cannot fill it, and many known clients of one phone cannot pump it.
+      const ceiling = max * PHONE_CEILING_FACTOR;
+      add("phone_window", `send:phone:all:${phone.digits}`, ceiling, windowMs, true);
     }
+    // A bound client is counted apart from its address: strangers behind the same NAT cannot use
+    // up the owner's sends.
     if (ip !== undefined && config.sendsPerIp) {
-      add("ip_window", `send:ip:${ip}`, config.sendsPerIp.max, config.sendsPerIp.windowMs, false);
+      const { max, windowMs } = config.sendsPerIp;
+      add("ip_window", `send:ip:${ip}${own}`, max, windowMs, false);
     }
     if (config.globalSends) {
       const { max, windowMs } = config.globalSends;
@@ -289,6 +302,7 @@ export function createOtp(options: OtpOptions): Otp {
         ? undefined
         : ipKey(readString(request.ip, "ip", 64), config.failuresPerIp.ipv6PrefixLength);
     const client = clientTag(request.client);
+    const nextClient = request.nextClient === undefined ? client : clientTag(request.nextClient);
     const at = now();
     const base = { phone: maskPhone(phone.digits), purpose };
     const failures = failureBuckets(phone, ip, false);
@@ -310,10 +324,26 @@ export function createOtp(options: OtpOptions): Otp {
           }),
         );
       const first = await judge(false);
-      // A full phone budget still lets a client that signed in to this phone before use a fresh
-      // code of its own: strangers filling the budget cannot lock the owner out.
-      if (first.outcome === "blocked" && first.key === failureKey(phone) && (await isKnown())) {
-        return judge(true);
+      // A full phone or address budget still lets a client that signed in to this phone before
+      // use a fresh code of its own: strangers filling them cannot lock the owner out. Wrong spared
+      // guesses have a small budget of their own, so even a planted client id gains little.
+      if (
+        first.outcome === "blocked" &&
+        failures.some((f) => f.bucket.key === first.key) &&
+        (await isKnown())
+      ) {
+        // Checked before judging, counted only for a wrong guess: the owner's right ones are free.
+        const spared = {
+          key: `verify:spared:${phone.digits}`,
+          limit: SPARED_PER_DAY,
+          windowMs: DAY_MS,
+        };
+        const room = await guard(() => store.take([{ ...spared, peek: true }], at));
+        if (room.ok) {
+          const second = await judge(true);
+          if (second.outcome === "mismatch") await guard(() => store.take([spared], at));
+          return second;
+        }
       }
       return first;
     };
@@ -332,11 +362,14 @@ export function createOtp(options: OtpOptions): Otp {
     };
     switch (result.outcome) {
       case "match":
-        if (client !== undefined && !(await isKnown().catch(() => false))) {
+        if (
+          nextClient !== undefined &&
+          (nextClient !== client || !(await isKnown().catch(() => false)))
+        ) {
           // Remembered so this client's next sends skip the phone's shared window; a failure to
           // remember must not fail a sign-in that succeeded.
           await Promise.resolve()
-            .then(() => store.set(knownKey(phone, client), "1", KNOWN_CLIENT_MS, at))
+            .then(() => store.set(knownKey(phone, nextClient), "1", KNOWN_CLIENT_MS, at))
             .catch(() => {});
         }
         emit({ type: "verified", at: new Date(at), ...base });
@@ -375,7 +408,7 @@ export function createOtp(options: OtpOptions): Otp {
     if (ip !== undefined && config.failuresPerIp) {
       const { max, windowMs } = config.failuresPerIp;
       buckets.push({
-        bucket: { key: `verify:failures:ip:${ip}`, limit: max, windowMs },
+        bucket: { key: `verify:failures:ip:${ip}`, limit: max, windowMs, sparesFirstGuess: spare },
         limit: "ip_failures",
       });
     }
@@ -687,8 +720,13 @@ function challengeKey(purpose: string, phone: Phone, client?: string): string {
     : `${purpose}:${phone.digits}:${client}`;
 }
 
+const DAY_MS = 86_400_000;
 // How long a client that signed in stays known to its phone.
-const KNOWN_CLIENT_MS = 30 * 86_400_000;
+const KNOWN_CLIENT_MS = 30 * DAY_MS;
+// Wrong guesses per phone per day that a full budget lets through for known clients' fresh codes.
+const SPARED_PER_DAY = 10;
+// Sends to one phone in a window, across all its clients, as a multiple of the shared window.
+const PHONE_CEILING_FACTOR = 4;
 
 function knownKey(phone: Phone, client: string): string {
   return `known:${phone.digits}:${client}`;

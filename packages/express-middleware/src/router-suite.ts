@@ -25,6 +25,19 @@ const SECRET = "router-test-secret-0123456789abcdef0123";
 const WEBHOOK_SECRET = "hook-secret-0123456789";
 const PHONE = "+14155550101";
 
+/** The `name=value` of the cookie a response sets under `name`, among all it sets. */
+function cookieNamed(res: { headers: Record<string, unknown> }, name: string): string {
+  const all = (res.headers["set-cookie"] as string[] | undefined) ?? [];
+  const found = all.find((c) => c.startsWith(`${name}=`));
+  return found === undefined ? "" : (found.split(";")[0] as string);
+}
+
+/** The whole `Set-Cookie` line for `name`. */
+function setCookieLine(res: { headers: Record<string, unknown> }, name: string): string {
+  const all = (res.headers["set-cookie"] as string[] | undefined) ?? [];
+  return all.find((c) => c.startsWith(`${name}=`)) ?? "";
+}
+
 export function describeRouter(name: string, express: ExpressFactory) {
   function app(
     options: {
@@ -258,6 +271,32 @@ export function describeRouter(name: string, express: ExpressFactory) {
         expect(res.status).toBe(200);
       });
 
+      it("gives the browser a new client id at sign-in, so an id planted in it stays a stranger", async () => {
+        const { server, channel, advance } = app();
+        const planted = "waotp_client=PlantedByTheAttacker_0";
+        const post = (path: string, body: unknown) =>
+          request(server)
+            .post(path)
+            .set("content-type", "application/json")
+            .set("cookie", planted)
+            .send(JSON.stringify(body));
+        await post("/otp/send", { phone: PHONE });
+        const signIn = await post("/otp/verify", { phone: PHONE, code: channel.lastCode(PHONE) });
+        expect(signIn.status).toBe(200);
+        const issued = cookieNamed(signIn, "waotp_client");
+        expect(issued).toMatch(/^waotp_client=[\w-]{22}$/);
+        expect(issued).not.toBe(planted);
+        // The planted id shares the phone's cooldown like any stranger; the issued one does not.
+        advance(30);
+        expect((await post("/otp/send", { phone: PHONE })).status).toBe(429);
+        const owner = await request(server)
+          .post("/otp/send")
+          .set("content-type", "application/json")
+          .set("cookie", issued)
+          .send(JSON.stringify({ phone: PHONE }));
+        expect(owner.status).toBe(200);
+      });
+
       it("answers STORE_UNAVAILABLE with 503", async () => {
         const store = memoryStore();
         store.take = async () => {
@@ -321,9 +360,11 @@ export function describeRouter(name: string, express: ExpressFactory) {
         const res = await verify(server, { phone: PHONE, code });
         expect(res.status).toBe(200);
         expect(res.body).toEqual({ verified: true, phone: PHONE });
-        expect(String(res.headers["set-cookie"])).toMatch(
+        expect(setCookieLine(res, "waotp_login")).toMatch(
           /^waotp_login=[\w-]+\.[\w-]+; Max-Age=86400; Path=\/; Expires=.*; HttpOnly; SameSite=Lax$/,
         );
+        // The browser gets a new client id at sign-in.
+        expect(setCookieLine(res, "waotp_client")).toMatch(/^waotp_client=[\w-]{22}; .*HttpOnly/);
         const again = await verify(server, { phone: PHONE, code });
         expect(again.status).toBe(400);
         expect(again.body.error.code).toBe("INVALID_CODE");
@@ -516,7 +557,7 @@ export function describeRouter(name: string, express: ExpressFactory) {
           code: channel.lastCode(phone),
           purpose: "step-up",
         });
-        return String(res.headers["set-cookie"]).split(";")[0] as string;
+        return cookieNamed(res, "waotp_step-up");
       }
 
       it("lets a single-use step-up through once, and a logout revokes a session's login", async () => {
@@ -548,7 +589,7 @@ export function describeRouter(name: string, express: ExpressFactory) {
 
         await post("/otp/send", { phone: PHONE });
         const login = await post("/otp/verify", { phone: PHONE, code: channel.lastCode(PHONE) });
-        const sid = String(login.headers["set-cookie"]).split(";")[0] as string;
+        const sid = cookieNamed(login, "connect.sid");
         expect(sid).toMatch(/^connect\.sid=/);
         expect((await request(server).get("/signed-in").set("cookie", sid)).status).toBe(200);
         await post("/logout", {});
@@ -585,7 +626,7 @@ export function describeRouter(name: string, express: ExpressFactory) {
         const { server, channel } = app();
         await send(server);
         const login = await verify(server, { phone: PHONE, code: channel.lastCode(PHONE) });
-        const loginCookie = String(login.headers["set-cookie"]).split(";")[0] as string;
+        const loginCookie = cookieNamed(login, "waotp_login");
         const asStepUp = loginCookie.replace("waotp_login", "waotp_step-up");
         for (const cookie of [loginCookie, asStepUp]) {
           expect(
@@ -652,7 +693,9 @@ export function describeRouter(name: string, express: ExpressFactory) {
           code: channel.lastCode(PHONE),
           purpose: "step-up",
         }).set("x-forwarded-proto", "https");
-        expect(String(res.headers["set-cookie"])).toMatch(/; Secure/);
+        expect(setCookieLine(res, "waotp_step-up")).toMatch(/; Secure/);
+        // Over HTTPS the client id takes the __Host- prefix: no sibling subdomain can plant it.
+        expect(setCookieLine(res, "__Host-waotp_client")).toMatch(/; Path=\/; .*HttpOnly; Secure/);
       });
 
       it("gives the session a new id on sign-in, so a planted id is worth nothing", async () => {
@@ -664,7 +707,7 @@ export function describeRouter(name: string, express: ExpressFactory) {
           "cookie",
           planted,
         );
-        const issued = String(victim.headers["set-cookie"]).split(";")[0] as string;
+        const issued = cookieNamed(victim, "connect.sid");
         expect(issued).toMatch(/^connect\.sid=/);
         expect(issued).not.toBe(planted);
         expect((await request(server).get("/signed-in").set("cookie", issued)).status).toBe(200);
@@ -678,7 +721,7 @@ export function describeRouter(name: string, express: ExpressFactory) {
         const res = await agent
           .post("/otp/verify")
           .send({ phone: PHONE, code: channel.lastCode(PHONE), purpose: "step-up" });
-        expect(String(res.headers["set-cookie"])).toMatch(/^connect\.sid=/);
+        expect(cookieNamed(res, "connect.sid")).toMatch(/^connect\.sid=/);
         expect((await agent.get("/protected").set("x-user-phone", PHONE)).status).toBe(200);
       });
     });

@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import {
   assertWebhookSecret,
   type Otp,
+  publicStatus,
+  publicVerifyFailure,
   secretMatches,
-  VERIFY_FAILURE_STATUS,
+  type VerifyFailureDetail,
   type VerifyResult,
 } from "@waotp/core";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
@@ -31,14 +33,8 @@ export interface OtpRouterOptions extends ErrorHandlerOptions {
     req: Request,
     res: Response,
   ) => void | boolean | Promise<void | boolean>;
-  /**
-   * What a failed verification tells the client. `"generic"`: one answer (400 `INVALID_CODE`) for
-   * a wrong, expired or missing code, so nobody learns whether a code is pending for a phone;
-   * `TOO_MANY_ATTEMPTS` (429) stays apart. `"precise"`: the core's reason and `attemptsLeft`. The
-   * server sees the precise reason either way (the core's `rejected` event).
-   * @default "generic"
-   */
-  verifyFailures?: "generic" | "precise";
+  /** What a failed verification tells the client (the core's `VerifyFailureDetail`). @default "generic" */
+  verifyFailures?: VerifyFailureDetail;
   /** Largest JSON body for send and verify, in bytes. @default 2048 */
   bodyLimit?: number;
   /**
@@ -57,6 +53,7 @@ export interface OtpRouterOptions extends ErrorHandlerOptions {
 // A year: a browser stays known to the phones it signed in to (the core remembers 30 days).
 const CLIENT_COOKIE_MAX_AGE_MS = 365 * 86_400_000;
 const CLIENT_ID = /^[A-Za-z0-9_-]{22}$/;
+const newClientId = () => randomBytes(16).toString("base64url");
 
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
@@ -77,27 +74,35 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
    * Who is asking, as the core sees it: the browser's id from its cookie. A send gives a browser
    * without one a new id; a verify only reads it.
    */
+  // On HTTPS the cookie takes the __Host- prefix: no sibling subdomain can set or overwrite it.
+  const cookieOf = (req: Request) => (req.secure ? `__Host-${cookieName}` : String(cookieName));
+  const setClient = (req: Request, res: Response, client: string) =>
+    res.cookie(cookieOf(req), client, {
+      httpOnly: true,
+      sameSite: "lax",
+      secure: req.secure,
+      path: "/",
+      maxAge: CLIENT_COOKIE_MAX_AGE_MS,
+    });
+  /**
+   * Who is asking, as the core sees it: the browser's id from its cookie. A send gives a browser
+   * without one a new id; a verify only reads it.
+   */
   const requester = (req: Request, res?: Response) => {
     const ip = clientIp(req) ?? null;
     if (cookieName === false) return { ip };
-    let client = readCookie(req.headers.cookie, cookieName);
+    let client = readCookie(req.headers.cookie, cookieOf(req));
     if (client !== undefined && !CLIENT_ID.test(client)) client = undefined;
     if (client === undefined && res !== undefined) {
-      client = randomBytes(16).toString("base64url");
-      res.cookie(cookieName, client, {
-        httpOnly: true,
-        sameSite: "lax",
-        secure: req.secure,
-        path: "/",
-        maxAge: CLIENT_COOKIE_MAX_AGE_MS,
-      });
+      client = newClientId();
+      setClient(req, res, client);
     }
     return client === undefined ? { ip } : { ip, client };
   };
   const { webhookSecret } = options;
   assertWebhookSecret(webhookSecret);
 
-  const precise = options.verifyFailures === "precise";
+  const verifyFailures = options.verifyFailures ?? "generic";
   const router = express.Router();
   const bodyLimit = options.bodyLimit ?? 2048;
   const small = [onlyJson(bodyLimit), express.json({ limit: bodyLimit, type: "application/json" })];
@@ -126,24 +131,22 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
       const purpose = body.purpose as string | undefined;
       // Before the code is used up: a verification that cannot be remembered must not consume it.
       state.assertReady?.(req);
+      const nextClient = cookieName === false ? undefined : newClientId();
       const result: VerifyResult = await otp.verify({
         phone: body.phone as string,
         code: body.code as string,
         ...(purpose === undefined ? {} : { purpose }),
         ...requester(req),
+        // A sign-in gives the browser a new id: one planted before it never becomes known.
+        ...(nextClient === undefined ? {} : { nextClient }),
       });
       if (!result.ok) {
-        const { reason, ok: _ok, ...fields } = result;
-        if (precise || reason === "TOO_MANY_ATTEMPTS") {
-          return sendError(
-            res,
-            VERIFY_FAILURE_STATUS[reason],
-            reason,
-            FAILURE_MESSAGES[reason],
-            fields,
-          );
-        }
-        return sendError(res, 400, "INVALID_CODE", GENERIC_FAILURE);
+        const { reason, status, ...fields } = publicVerifyFailure(result, verifyFailures);
+        const message =
+          verifyFailures === "generic" && reason === "INVALID_CODE"
+            ? GENERIC_FAILURE
+            : FAILURE_MESSAGES[reason];
+        return sendError(res, status, reason, message, fields);
       }
       const verified = { phone: result.phone, purpose: result.purpose };
       const allowed = await options.onVerified?.(verified, req, res);
@@ -152,6 +155,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
         return sendHttpError(res, "VERIFICATION_REFUSED", "This account cannot sign in.");
       }
       await state.save(req, res, { ...verified, verifiedAt: Date.now() });
+      if (nextClient !== undefined) setClient(req, res, nextClient);
       res.json({ verified: true, phone: result.phone });
     }),
   );
@@ -182,10 +186,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
       const status = await otp.status(String(req.params.messageId), client ? { client } : {});
       if (status === null)
         return sendHttpError(res, "NOT_FOUND", "No message with this id is known.");
-      res.json({
-        status: status.status === "read" ? "delivered" : status.status,
-        updatedAt: status.updatedAt,
-      });
+      res.json(publicStatus(status));
     }),
   );
 

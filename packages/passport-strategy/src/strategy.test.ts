@@ -88,8 +88,36 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     expect((await request(t.app).post("/login").send({ phone: PHONE, code })).status).toBe(401);
   });
 
+  it("fails a wrong, an expired and a missing code with one 401 answer by default", async () => {
+    let now = Date.now();
+    const t = setup({ otp: { now: () => now } });
+    const code = await t.code();
+    const answers = [];
+    answers.push(
+      (
+        await request(t.app)
+          .post("/login-json")
+          .send({ phone: PHONE, code: wrong(code) })
+      ).body,
+    );
+    now += 300_000;
+    answers.push((await request(t.app).post("/login-json").send({ phone: PHONE, code })).body);
+    answers.push(
+      (await request(t.app).post("/login-json").send({ phone: "+14155550102", code: "123456" }))
+        .body,
+    );
+    expect(answers.map((a) => JSON.stringify(a))).toEqual(
+      Array(3).fill(JSON.stringify(answers[0])),
+    );
+    expect(answers[0].error).toEqual({
+      reason: "INVALID_CODE",
+      message: "The code is not right, or no longer valid.",
+      status: 401,
+    });
+  });
+
   it("fails a wrong code with 401 and tells the reason and the guesses left", async () => {
-    const t = setup();
+    const t = setup({ strategy: { verifyFailures: "precise" } });
     const code = await t.code();
     expect(
       (
@@ -105,8 +133,20 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     expect(res.body.error).toMatchObject({ reason: "INVALID_CODE", attemptsLeft: 3 });
   });
 
-  it("locks out after too many wrong codes with 429 and Retry-After", async () => {
+  it("answers a code that took its last wrong guess like a wrong one by default", async () => {
     const t = setup();
+    const code = await t.code();
+    for (let i = 0; i < 5; i++)
+      await request(t.app)
+        .post("/login")
+        .send({ phone: PHONE, code: wrong(code) });
+    const dead = await request(t.app).post("/login-json").send({ phone: PHONE, code });
+    expect(dead.status).toBe(401);
+    expect(dead.body.error).toMatchObject({ reason: "INVALID_CODE" });
+  });
+
+  it("locks out after too many wrong codes with 429 and Retry-After", async () => {
+    const t = setup({ strategy: { verifyFailures: "precise" } });
     const code = await t.code();
     for (let i = 0; i < 5; i++)
       await request(t.app)
@@ -119,9 +159,9 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     expect(told.body.error).toMatchObject({ reason: "TOO_MANY_ATTEMPTS", status: 429 });
   });
 
-  it("tells expired and missing codes apart", async () => {
+  it("tells expired and missing codes apart when told to be precise", async () => {
     let now = Date.now();
-    const t = setup({ otp: { now: () => now } });
+    const t = setup({ otp: { now: () => now }, strategy: { verifyFailures: "precise" } });
     const code = await t.code();
     now += 300_000;
     const expired = await request(t.app).post("/login-json").send({ phone: PHONE, code });

@@ -1,9 +1,18 @@
-import { isOtpError, type Otp, OtpError, type VerifyFailureReason } from "@waotp/core";
+import {
+  isOtpError,
+  type Otp,
+  OtpError,
+  publicVerifyFailure,
+  type VerifyFailureDetail,
+  type VerifyFailureReason,
+} from "@waotp/core";
 import { Strategy as CustomStrategy } from "passport-custom";
 
 // What the strategy reads from a request: kept structural so no framework types leak in.
 interface RequestLike {
   body?: unknown;
+  /** Express's client address (honours "trust proxy"). */
+  ip?: string;
   res?: { setHeader(name: string, value: string): unknown };
   next?: (error?: unknown) => void;
 }
@@ -48,6 +57,10 @@ interface BaseOptions {
   codeField?: string;
   /** Purpose the code was sent for. @default the engine's default ("login") */
   purpose?: string;
+  /** What a failed verification tells the client (the core's `VerifyFailureDetail`). @default "generic" */
+  verifyFailures?: VerifyFailureDetail;
+  /** The client address for the per-client failure budget. @default req.ip */
+  clientIp?: (req: RequestLike) => string | undefined;
 }
 
 export interface WhatsAppOtpStrategyOptions<User> extends BaseOptions {
@@ -62,7 +75,7 @@ export interface WhatsAppOtpStrategyOptionsWithRequest<User, Req = RequestLike>
 }
 
 const FAILURES: Record<WhatsAppOtpFailure["reason"], { message: string; status: number }> = {
-  INVALID_CODE: { message: "The code is not right.", status: 401 },
+  INVALID_CODE: { message: "The code is not right, or no longer valid.", status: 401 },
   EXPIRED: { message: "The code has expired.", status: 401 },
   NO_PENDING_CODE: { message: "No code is waiting for this number.", status: 401 },
   USER_NOT_FOUND: { message: "No account uses this phone number.", status: 401 },
@@ -120,9 +133,11 @@ export class WhatsAppOtpStrategy<
         return { failure: failure("INVALID_INPUT") };
       let result: Awaited<ReturnType<Otp["verify"]>>;
       try {
+        const ip = (options.clientIp ?? ((r: RequestLike) => r.ip))(req as RequestLike);
         result = await otp.verify({
           phone,
           code,
+          ip: ip ?? null,
           ...(options.purpose ? { purpose: options.purpose } : {}),
         });
       } catch (error) {
@@ -136,7 +151,11 @@ export class WhatsAppOtpStrategy<
         throw error;
       }
       if (!result.ok) {
-        const { reason, ok: _ok, ...fields } = result;
+        const {
+          reason,
+          status: _status,
+          ...fields
+        } = publicVerifyFailure(result, options.verifyFailures);
         return { failure: { ...failure(reason), ...fields } };
       }
       const user = await callVerify(options, req, result.phone);

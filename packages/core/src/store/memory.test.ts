@@ -153,6 +153,26 @@ describe("memoryStore", () => {
     store.close();
   });
 
+  it("finishes every background sweep, however many live entries a kind holds", async () => {
+    let now = T0;
+    const store = memoryStore({ sweepIntervalMs: 5, now: () => now });
+    const settle = async (size: number) => {
+      for (let i = 0; i < 200 && store.size !== size; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return store.size;
+    };
+    // More live entries than one slice looks at, then some that expire: twice over, so a second
+    // sweep must run after the first.
+    for (let i = 0; i < 12_000; i++) await store.set(`live${i}`, "x", 86_400_000, T0);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 100; i++) await store.set(`old${round}:${i}`, "x", 1000, now);
+      now += 1000;
+      expect(await settle(12_000)).toBe(12_000);
+    }
+    store.close();
+  });
+
   it("counts nothing when a call would need more room than is left", async () => {
     const store = memoryStore({ maxEntries: 2 });
     await store.take([{ key: "x", limit: 5, windowMs: 60_000 }], T0);

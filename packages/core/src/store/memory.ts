@@ -85,13 +85,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     [values, (v: Expiring<string>) => v.expiresAt],
   ];
 
-  /** Removes expired entries, looking at no more than `budget` of them; returns how many went. */
+  /**
+   * Removes expired entries, looking at no more than `budget` of each kind; returns how many went.
+   * A budget per kind, so live counters at the front of their map never starve the codes and
+   * deliveries behind them.
+   */
   function evict(now: number, budget: number, fromOldest: boolean): number {
     let removed = 0;
-    let seen = 0;
     for (const [map, expiry] of kinds) {
+      let seen = 0;
       for (const [key, entry] of map) {
-        if (seen++ >= budget) return removed;
+        if (seen++ >= budget) break;
         if ((expiry as (e: unknown) => number)(entry) <= now) removed += +map.delete(key);
         // From the oldest end, the first live code or delivery means the rest are live too.
         else if (fromOldest && (map === challenges || map === deliveries)) break;
@@ -106,26 +110,29 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   let sweeping = false;
   /**
-   * Sweeps in slices, yielding to the event loop between them. `at` is the time a full write saw
-   * (stores driven by a virtual clock); the timer's sweeps read the clock.
+   * Sweeps in slices, yielding to the event loop between them. Each map is walked once, by one
+   * iterator kept across slices (a Map iterator survives deletions), so every sweep ends. `at` is
+   * the time a full write saw (stores driven by a virtual clock); the timer's sweeps read the clock.
    */
   function sweepInSlices(at?: number): void {
     if (sweeping) return;
     sweeping = true;
-    const kindsLeft = [...kinds];
+    const walks = kinds.map(([map, expiry]) => ({ map, expiry, entries: map.entries() }));
     const step = () => {
       const now = at ?? clock();
       let seen = 0;
-      while (kindsLeft.length > 0 && seen < SWEEP_SLICE) {
-        const [map, expiry] = kindsLeft[0] as (typeof kinds)[number];
-        // A fresh iterator per slice: entries deleted meanwhile are simply not seen again.
-        for (const [key, entry] of map) {
-          if (seen++ >= SWEEP_SLICE) break;
-          if ((expiry as (e: unknown) => number)(entry) <= now) map.delete(key);
+      while (walks.length > 0 && seen < SWEEP_SLICE) {
+        const walk = walks[0] as (typeof walks)[number];
+        const next = walk.entries.next();
+        if (next.done) {
+          walks.shift();
+          continue;
         }
-        if (seen < SWEEP_SLICE) kindsLeft.shift();
+        seen += 1;
+        const [key, entry] = next.value;
+        if ((walk.expiry as (e: unknown) => number)(entry) <= now) walk.map.delete(key);
       }
-      if (kindsLeft.length > 0) setImmediate(step).unref?.();
+      if (walks.length > 0) setImmediate(step).unref?.();
       else sweeping = false;
     };
     // Never on the caller's turn: a request that found the store full pays only its bounded look.
@@ -257,16 +264,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         now,
       );
       if (full !== undefined) return { outcome: "blocked", ...full };
+      // Room to count a miss is made before anything is judged: a guess that could not be counted
+      // is refused whatever it is, and whether a code is pending at all, or a full store would
+      // judge wrong guesses for free, or tell pending codes from missing ones.
+      const counted = failures.map((bucket) => ({ ...bucket, peek: false }));
+      reserveRoom(now, newCounters(counted), maxEntries + guessReserve);
       if (challenge === undefined) return { outcome: "missing" };
       if (challenge.expiresAt <= now) {
         challenges.delete(key);
         return { outcome: "expired" };
       }
       if (challenge.attempts >= challenge.maxAttempts) return { outcome: "locked" };
-      const counted = failures.map((bucket) => ({ ...bucket, peek: false }));
-      // Room to count a miss is made before comparing: a guess that could not be counted must be
-      // refused whatever it is, or a full store would judge wrong guesses for free.
-      reserveRoom(now, newCounters(counted), maxEntries + guessReserve);
       if (constantTimeEqual(challenge.hash, hash)) {
         challenges.delete(key);
         return { outcome: "match" };
@@ -345,7 +353,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
 // Entries a sweep slice looks at before yielding, and a full store's write looks at before refusing.
 const SWEEP_SLICE = 5000;
-const EVICT_ON_WRITE = 1000;
+const EVICT_ON_WRITE = 250;
 
 function withoutExpiry({
   until: _until,

@@ -84,8 +84,9 @@ return 1`;
 // KEYS: challenge, then failure buckets. ARGV: hash, now, then limit, windowMs, spares ('1' when
 // a full bucket still lets a fresh code take its first guess) per bucket.
 // The guess is counted (the code's attempts, every failure bucket) before the hashes are compared,
-// and given back on a match: a Redis that refuses writes (maxmemory with noeviction) then refuses
-// the guess before judging it, rather than after a wrong one only, which would tell them apart.
+// and given back on a match: a write Redis refuses then fails the script before any judging, never
+// after a wrong guess only, which would tell wrong from right. (At maxmemory with noeviction, Redis
+// 7 lets a script that began writing go on; the guess is then judged and counted, never free.)
 const ATTEMPT = `${LIB}
 local now = tonumber(ARGV[2])
 local function arg(i, k) return ARGV[2 + (i - 2) * 3 + k] end

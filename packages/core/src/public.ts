@@ -1,0 +1,53 @@
+import type { DeliveryStatus } from "./delivery.js";
+import { VERIFY_FAILURE_STATUS, type VerifyFailureReason } from "./error-codes.js";
+import type { StatusResult, VerifyResult } from "./otp.js";
+
+/**
+ * How much a failed verification tells the client. `"generic"`: a wrong, an expired and a missing
+ * code get one answer (`INVALID_CODE`, no `attemptsLeft`), so nobody learns whether a code is
+ * pending for a phone; `TOO_MANY_ATTEMPTS` from a full budget stays apart, with its wait.
+ * `"precise"`: the reason as
+ * the core found it. The server always sees the precise reason (the `rejected` event).
+ */
+export type VerifyFailureDetail = "generic" | "precise";
+
+export interface PublicVerifyFailure {
+  reason: VerifyFailureReason;
+  /** The HTTP status an adapter answers with. */
+  status: number;
+  attemptsLeft?: number;
+  retryAfter?: number;
+}
+
+/** What a client is told about a failed verification (see `VerifyFailureDetail`). */
+export function publicVerifyFailure(
+  result: Extract<VerifyResult, { ok: false }>,
+  detail: VerifyFailureDetail = "generic",
+): PublicVerifyFailure {
+  const { reason, attemptsLeft, retryAfter } = result;
+  // A code that took its last wrong guess answers like a wrong one: telling them apart would tell
+  // a stranger that a code is pending. Only a budget's refusal, which carries its wait, stands out.
+  if (detail === "generic" && !(reason === "TOO_MANY_ATTEMPTS" && retryAfter !== undefined)) {
+    return { reason: "INVALID_CODE", status: VERIFY_FAILURE_STATUS.INVALID_CODE };
+  }
+  return {
+    reason,
+    status: VERIFY_FAILURE_STATUS[reason],
+    ...(attemptsLeft === undefined ? {} : { attemptsLeft }),
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+  };
+}
+
+/**
+ * What a client may learn about a message it asked for: whether it went out and arrived. Whether it
+ * was read, and why it failed (a provider's words), are for the server.
+ */
+export function publicStatus(status: StatusResult): {
+  status: Exclude<DeliveryStatus, "read">;
+  updatedAt: Date;
+} {
+  return {
+    status: status.status === "read" ? "delivered" : status.status,
+    updatedAt: status.updatedAt,
+  };
+}
