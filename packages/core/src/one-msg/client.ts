@@ -1,5 +1,5 @@
 import { OtpError } from "../errors.js";
-import { OneMsgError, type OneMsgFailure, redact } from "./errors.js";
+import { OneMsgError, type OneMsgErrorFields, type OneMsgFailure, redact } from "./errors.js";
 
 export const DEFAULT_BASE_URL = "https://api.1msg.io";
 
@@ -109,16 +109,7 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
   async function request(req: RequestOptions): Promise<OneMsgResponse> {
     const secrets = [token, ...(req.secrets ?? [])];
     const deadline = req.deadline ?? Number.POSITIVE_INFINITY;
-    const fail = (
-      reason: OneMsgFailure,
-      message: string,
-      fields: {
-        httpStatus?: number;
-        providerMessage?: string;
-        retryAfter?: number;
-        uncertain?: boolean;
-      } = {},
-    ) =>
+    const fail = (reason: OneMsgFailure, message: string, fields: OneMsgErrorFields = {}) =>
       new OneMsgError(reason, redact(message, secrets, 1000), {
         ...fields,
         ...(fields.providerMessage === undefined

@@ -19,6 +19,14 @@ export type OneMsgFailure =
   /** An answer that is not the JSON 1MSG gives. */
   | "invalid_response";
 
+/** What a `OneMsgError` carries besides its reason and message. */
+export interface OneMsgErrorFields {
+  httpStatus?: number;
+  providerMessage?: string;
+  retryAfter?: number;
+  uncertain?: boolean;
+}
+
 /**
  * A failed 1MSG call. `code` is `SEND_FAILED` like every channel failure; `reason` tells the
  * classes apart and `providerMessage` carries what 1MSG said, with the token and the code removed.
@@ -34,16 +42,7 @@ export class OneMsgError extends OtpError {
    */
   readonly uncertain: boolean;
 
-  constructor(
-    reason: OneMsgFailure,
-    message: string,
-    fields: {
-      httpStatus?: number;
-      providerMessage?: string;
-      retryAfter?: number;
-      uncertain?: boolean;
-    } = {},
-  ) {
+  constructor(reason: OneMsgFailure, message: string, fields: OneMsgErrorFields = {}) {
     super("SEND_FAILED", message, {
       ...(fields.retryAfter === undefined ? {} : { retryAfter: fields.retryAfter }),
       details: { reason },
