@@ -285,6 +285,31 @@ describe("known clients under attack from their own network", () => {
     await t.otp.send({ phone: PHONE_US, client: "fresh-after-sign-in" });
   });
 
+  it("forget the id a sign-in replaces: a copy of the old cookie is a stranger again", async () => {
+    const t = setup();
+    await t.otp.send({ phone: PHONE_US, client: "first" });
+    await t.otp.verify({
+      phone: PHONE_US,
+      client: "first",
+      code: t.code(PHONE_US),
+      nextClient: "second",
+    });
+    t.advance(60);
+    await t.otp.send({ phone: PHONE_US, client: "second" });
+    await t.otp.verify({
+      phone: PHONE_US,
+      client: "second",
+      code: t.code(PHONE_US),
+      nextClient: "third",
+    });
+    // "second" was known, and is not any more: it shares the phone's cooldown with strangers.
+    await t.otp.send({ phone: PHONE_US });
+    expect(await refusal(t.otp.send({ phone: PHONE_US, client: "second" }))).toMatchObject({
+      details: { limit: "phone_cooldown" },
+    });
+    await t.otp.send({ phone: PHONE_US, client: "third" });
+  });
+
   it("spare at most 10 wrong guesses a day for known clients once the phone's budget is full", async () => {
     const t = setup({ limits: { sendsPerPhone: { cooldownSeconds: 0, max: 1000 } } });
     const known = { phone: PHONE_US, client: "known" };

@@ -371,6 +371,8 @@ export function createOtp(options: OtpOptions): Otp {
           await Promise.resolve()
             .then(() => store.set(knownKey(phone, nextClient), "1", KNOWN_CLIENT_MS, at))
             .catch(() => {});
+          // The id it replaces is forgotten: a copy of the old cookie is a stranger again.
+          if (client !== undefined && client !== nextClient) await forget(knownKey(phone, client));
         }
         emit({ type: "verified", at: new Date(at), ...base });
         return { ok: true, phone: phone.e164, purpose };
