@@ -48,7 +48,7 @@ interface Entry<T> {
 }
 
 export interface DatabaseStoreOptions {
-  /** Attempts at a write that other writers keep beating, before failing closed. @default 25 */
+  /** Attempts at a write that other writers keep beating, before failing closed. @default 60 */
   maxRetries?: number;
 }
 
