@@ -310,6 +310,43 @@ describe("known clients under attack from their own network", () => {
     await t.otp.send({ phone: PHONE_US, client: "third" });
   });
 
+  it("stay known to every phone they signed in to when a sign-in gives them a new id", async () => {
+    const t = setup();
+    await t.otp.send({ phone: PHONE_US, client: "v1" });
+    await t.otp.verify({ phone: PHONE_US, client: "v1", code: t.code(PHONE_US), nextClient: "v2" });
+    await t.otp.send({ phone: PHONE_GB, client: "v2" });
+    await t.otp.verify({ phone: PHONE_GB, client: "v2", code: t.code(PHONE_GB), nextClient: "v3" });
+    // v3 is known to both phones: a stranger's send holds neither phone's cooldown against it.
+    t.advance(60);
+    await t.otp.send({ phone: PHONE_US });
+    await t.otp.send({ phone: PHONE_US, client: "v3" });
+    await t.otp.send({ phone: PHONE_GB });
+    await t.otp.send({ phone: PHONE_GB, client: "v3" });
+  });
+
+  it("keep each known client's spared guesses its own: an old id cannot spend the owner's", async () => {
+    const t = setup({ limits: { sendsPerPhone: { cooldownSeconds: 0, max: 1000 } } });
+    for (const id of ["shared-pc", "own-phone"]) {
+      await t.otp.send({ phone: PHONE_US, client: id });
+      await t.otp.verify({ phone: PHONE_US, client: id, code: t.code(PHONE_US) });
+    }
+    for (let i = 0; i < 4; i++) {
+      await t.otp.send({ phone: PHONE_US });
+      for (let g = 0; g < 5; g++)
+        await t.otp.verify({ phone: PHONE_US, code: wrong(t.code(PHONE_US)) });
+    }
+    // Whoever kept the shared PC's id spends all its spared guesses...
+    for (let i = 0; i < 12; i++) {
+      await t.otp.send({ phone: PHONE_US, client: "shared-pc" });
+      await t.otp.verify({ phone: PHONE_US, client: "shared-pc", code: wrong(t.code(PHONE_US)) });
+    }
+    // ...and the owner's own browser still signs in.
+    await t.otp.send({ phone: PHONE_US, client: "own-phone" });
+    expect(
+      (await t.otp.verify({ phone: PHONE_US, client: "own-phone", code: t.code(PHONE_US) })).ok,
+    ).toBe(true);
+  });
+
   it("spare at most 10 wrong guesses a day for known clients once the phone's budget is full", async () => {
     const t = setup({ limits: { sendsPerPhone: { cooldownSeconds: 0, max: 1000 } } });
     const known = { phone: PHONE_US, client: "known" };

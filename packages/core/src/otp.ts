@@ -333,8 +333,9 @@ export function createOtp(options: OtpOptions): Otp {
         (await isKnown())
       ) {
         // Checked before judging, counted only for a wrong guess: the owner's right ones are free.
+        // Per known client: an old id someone kept cannot spend the budget of the owner's others.
         const spared = {
-          key: `verify:spared:${phone.digits}`,
+          key: `verify:spared:${phone.digits}:${client}`,
           limit: SPARED_PER_DAY,
           windowMs: DAY_MS,
         };
@@ -362,17 +363,9 @@ export function createOtp(options: OtpOptions): Otp {
     };
     switch (result.outcome) {
       case "match":
-        if (
-          nextClient !== undefined &&
-          (nextClient !== client || !(await isKnown().catch(() => false)))
-        ) {
-          // Remembered so this client's next sends skip the phone's shared window; a failure to
-          // remember must not fail a sign-in that succeeded.
-          await Promise.resolve()
-            .then(() => store.set(knownKey(phone, nextClient), "1", KNOWN_CLIENT_MS, at))
-            .catch(() => {});
-          // The id it replaces is forgotten: a copy of the old cookie is a stranger again.
-          if (client !== undefined && client !== nextClient) await forget(knownKey(phone, client));
+        if (nextClient !== undefined) {
+          // A failure to remember must not fail a sign-in that succeeded.
+          await rememberClient(phone, client, nextClient, at).catch(() => {});
         }
         emit({ type: "verified", at: new Date(at), ...base });
         return { ok: true, phone: phone.e164, purpose };
@@ -415,6 +408,35 @@ export function createOtp(options: OtpOptions): Otp {
       });
     }
     return buckets;
+  }
+
+  /**
+   * Makes `next` known to this phone, and to every phone `previous` was known to (its id is being
+   * replaced, not its standing); `previous` is then forgotten, so a copy of the old id is a stranger.
+   * Each client's phones are listed under one key, at most `MAX_KNOWN_PHONES` of them.
+   */
+  async function rememberClient(
+    phone: Phone,
+    previous: string | undefined,
+    next: string,
+    at: number,
+  ): Promise<void> {
+    const listed = (id: string) =>
+      store.get(`known:client:${id}`, at).then((raw) => (raw ? (JSON.parse(raw) as string[]) : []));
+    const carried = previous !== undefined && previous !== next ? await listed(previous) : [];
+    const phones = [...new Set([phone.digits, ...(await listed(next)), ...carried])].slice(
+      0,
+      MAX_KNOWN_PHONES,
+    );
+    for (const digits of phones) {
+      const known = await store.get(`known:${digits}:${previous}`, at);
+      if (digits === phone.digits || known !== null) {
+        await store.set(`known:${digits}:${next}`, "1", KNOWN_CLIENT_MS, at);
+      }
+      if (previous !== undefined && previous !== next) await forget(`known:${digits}:${previous}`);
+    }
+    await store.set(`known:client:${next}`, JSON.stringify(phones), KNOWN_CLIENT_MS, at);
+    if (previous !== undefined && previous !== next) await forget(`known:client:${previous}`);
   }
 
   /** A requester id as the store sees it: keyed, so a cookie's value never becomes a store key. */
@@ -725,7 +747,9 @@ function challengeKey(purpose: string, phone: Phone, client?: string): string {
 const DAY_MS = 86_400_000;
 // How long a client that signed in stays known to its phone.
 const KNOWN_CLIENT_MS = 30 * DAY_MS;
-// Wrong guesses per phone per day that a full budget lets through for known clients' fresh codes.
+// Phones one client is known to at most (a shared family tablet; more are dropped).
+const MAX_KNOWN_PHONES = 20;
+// Wrong guesses per known client and phone per day that a full budget lets through for its fresh codes.
 const SPARED_PER_DAY = 10;
 // Sends to one phone in a window, across all its clients, as a multiple of the shared window.
 const PHONE_CEILING_FACTOR = 4;
