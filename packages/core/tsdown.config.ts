@@ -8,6 +8,7 @@ export default defineConfig([
       "testing-msw": "src/testing/msw.ts",
       "testing-store-suite": "src/store/store-suite.ts",
       redis: "src/store/redis.ts",
+      "store-kit": "src/store-kit.ts",
     },
     format: ["esm", "cjs"],
     dts: true,

@@ -11,7 +11,7 @@ import {
   type Store,
   withHit,
   withoutHit,
-} from "@waotp/core";
+} from "@waotp/core/store-kit";
 
 /** The part of better-auth's database adapter this store uses. */
 export interface RecordAdapter {

@@ -82,14 +82,6 @@ export {
   publicVerifyFailure,
   type VerifyFailureDetail,
 } from "./public.js";
-export {
-  type Counter,
-  counterExpiresAt,
-  counterState,
-  LOG_LIMIT,
-  withHit,
-  withoutHit,
-} from "./store/counter.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./store/memory.js";
 export type {
   AttemptInput,
@@ -98,6 +90,7 @@ export type {
   BucketState,
   ChallengeRecord,
   DeliveryRecord,
+  FailureBucket,
   Store,
   TakeResult,
 } from "./store/types.js";

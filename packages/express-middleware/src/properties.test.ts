@@ -27,6 +27,9 @@ beforeAll(async () => {
     }),
   );
   server = createServer(app);
+  // fetch reuses idle connections: on a busy machine a gap past Node's 5 s keep-alive timeout let
+  // the server close one just as the next request went out on it (ECONNRESET, not an answer).
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/otp`;
 });
