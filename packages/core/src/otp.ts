@@ -189,7 +189,7 @@ export function createOtp(options: OtpOptions): Otp {
     // owner from getting one. Any other client shares the phone's (and its codes).
     const bound =
       client !== undefined &&
-      (await guard(() => store.get(knownKey(phone, client), started))) !== null
+      (await guard(() => store.get(knownKey(phone.digits, client), started))) !== null
         ? client
         : undefined;
     const plan = sendBuckets(phone, ip, bound);
@@ -266,11 +266,10 @@ export function createOtp(options: OtpOptions): Otp {
     const add = (limit: LimitName, key: string, max: number, windowMs: number, perPhone: boolean) =>
       plan.push({ bucket: { key, limit: max, windowMs }, limit, perPhone });
     // A bound client has its own cooldown and window: other clients' sends must not hold them.
-    if (config.phoneCooldownMs > 0) {
-      const key = `send:cooldown:${phone.digits}${client === undefined ? "" : `:${client}`}`;
-      add("phone_cooldown", key, 1, config.phoneCooldownMs, true);
-    }
     const own = client === undefined ? "" : `:${client}`;
+    if (config.phoneCooldownMs > 0) {
+      add("phone_cooldown", `send:cooldown:${phone.digits}${own}`, 1, config.phoneCooldownMs, true);
+    }
     if (config.sendsPerPhone) {
       const { max, windowMs } = config.sendsPerPhone;
       add("phone_window", `send:phone:${phone.digits}${own}`, max, windowMs, true);
@@ -310,7 +309,7 @@ export function createOtp(options: OtpOptions): Otp {
     let known: boolean | undefined;
     const isKnown = async () => {
       if (client === undefined) return false;
-      known ??= (await guard(() => store.get(knownKey(phone, client), at))) !== null;
+      known ??= (await guard(() => store.get(knownKey(phone.digits, client), at))) !== null;
       return known;
     };
     const attempt = async (key: string) => {
@@ -429,11 +428,11 @@ export function createOtp(options: OtpOptions): Otp {
       MAX_KNOWN_PHONES,
     );
     for (const digits of phones) {
-      const known = await store.get(`known:${digits}:${previous}`, at);
+      const known = previous === undefined ? null : await store.get(knownKey(digits, previous), at);
       if (digits === phone.digits || known !== null) {
-        await store.set(`known:${digits}:${next}`, "1", KNOWN_CLIENT_MS, at);
+        await store.set(knownKey(digits, next), "1", KNOWN_CLIENT_MS, at);
       }
-      if (previous !== undefined && previous !== next) await forget(`known:${digits}:${previous}`);
+      if (previous !== undefined && previous !== next) await forget(knownKey(digits, previous));
     }
     await store.set(`known:client:${next}`, JSON.stringify(phones), KNOWN_CLIENT_MS, at);
     if (previous !== undefined && previous !== next) await forget(`known:client:${previous}`);
@@ -754,8 +753,8 @@ const SPARED_PER_DAY = 10;
 // Sends to one phone in a window, across all its clients, as a multiple of the shared window.
 const PHONE_CEILING_FACTOR = 4;
 
-function knownKey(phone: Phone, client: string): string {
-  return `known:${phone.digits}:${client}`;
+function knownKey(digits: string, client: string): string {
+  return `known:${digits}:${client}`;
 }
 
 function failureKey(phone: Phone): string {

@@ -78,11 +78,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   // Every map with the expiry of its entries. Codes and deliveries live a fixed time, so a map's
   // oldest entries are the first to expire; counters and values are only roughly in that order.
-  const kinds: [Map<string, unknown>, (entry: never) => number][] = [
-    [challenges, (c: ChallengeRecord) => c.expiresAt],
-    [counters, (c: StoredCounter) => c.expiresAt],
-    [deliveries, (d: { until: number }) => d.until],
-    [values, (v: Expiring<string>) => v.expiresAt],
+  const kind = <T>(map: Map<string, T>, expiry: (entry: T) => number) => ({
+    map: map as Map<string, unknown>,
+    expired: (entry: unknown, now: number) => expiry(entry as T) <= now,
+  });
+  const kinds = [
+    kind(challenges, (c) => c.expiresAt),
+    kind(counters, (c) => c.expiresAt),
+    kind(deliveries, (d) => d.until),
+    kind(values, (v) => v.expiresAt),
   ];
 
   /**
@@ -92,11 +96,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
    */
   function evict(now: number, budget: number, fromOldest: boolean): number {
     let removed = 0;
-    for (const [map, expiry] of kinds) {
+    for (const { map, expired } of kinds) {
       let seen = 0;
       for (const [key, entry] of map) {
         if (seen++ >= budget) break;
-        if ((expiry as (e: unknown) => number)(entry) <= now) removed += +map.delete(key);
+        if (expired(entry, now)) removed += +map.delete(key);
         // From the oldest end, the first live code or delivery means the rest are live too.
         else if (fromOldest && (map === challenges || map === deliveries)) break;
       }
@@ -117,7 +121,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   function sweepInSlices(at?: number): void {
     if (sweeping) return;
     sweeping = true;
-    const walks = kinds.map(([map, expiry]) => ({ map, expiry, entries: map.entries() }));
+    const walks = kinds.map(({ map, expired }) => ({ map, expired, entries: map.entries() }));
     const step = () => {
       const now = at ?? clock();
       let seen = 0;
@@ -130,7 +134,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         }
         seen += 1;
         const [key, entry] = next.value;
-        if ((walk.expiry as (e: unknown) => number)(entry) <= now) walk.map.delete(key);
+        if (walk.expired(entry, now)) walk.map.delete(key);
       }
       if (walks.length > 0) setImmediate(step).unref?.();
       else sweeping = false;
