@@ -3,9 +3,11 @@ import { runWithTransaction } from "@better-auth/core/context";
 import { BASE_ERROR_CODES } from "@better-auth/core/error";
 import {
   assertWebhookSecret,
+  CLIENT_ID_MAX_AGE_SECONDS,
   createOtp,
   isOtpError,
   type LimitOptions,
+  newClientId,
   type Otp,
   type OtpOptions,
   parsePhone,
@@ -189,11 +191,11 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
   }
 
   function browserCookie(ctx: CookieContext) {
-    return ctx.context.createAuthCookie("waotp_client", { maxAge: 365 * 86_400 });
+    return ctx.context.createAuthCookie("waotp_client", { maxAge: CLIENT_ID_MAX_AGE_SECONDS });
   }
 
   /** Sets a new browser id in the cookie and returns it. */
-  async function giveBrowserId(ctx: CookieContext, id = randomBytes(16).toString("base64url")) {
+  async function giveBrowserId(ctx: CookieContext, id = newClientId()) {
     const cookie = browserCookie(ctx);
     await ctx.setSignedCookie(cookie.name, id, ctx.context.secret, cookie.attributes);
     return id;
@@ -211,7 +213,7 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
     const ip = clientAddress(ctx);
     const client = await browserOf(ctx, false);
     // A successful verify gives the browser a new id: one planted before it never becomes known.
-    const nextClient = randomBytes(16).toString("base64url");
+    const nextClient = newClientId();
     const result = await core(
       () =>
         otp().verify({

@@ -77,6 +77,9 @@ export {
 } from "./otp.js";
 export { type CountryCode, maskPhone, type Phone, parsePhone } from "./phone.js";
 export {
+  CLIENT_ID_MAX_AGE_SECONDS,
+  isClientId,
+  newClientId,
   type PublicVerifyFailure,
   publicStatus,
   publicVerifyFailure,

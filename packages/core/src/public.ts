@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { DeliveryStatus } from "./delivery.js";
 import { VERIFY_FAILURE_STATUS, type VerifyFailureReason } from "./error-codes.js";
 import type { StatusResult, VerifyResult } from "./otp.js";
@@ -50,4 +51,20 @@ export function publicStatus(status: StatusResult): {
     status: status.status === "read" ? "delivered" : status.status,
     updatedAt: status.updatedAt,
   };
+}
+
+/**
+ * How long an adapter keeps a browser's client id (`SendInput.client`) in its cookie: a year, so a
+ * browser stays known to the phones it signed in to (the core remembers each for 30 days).
+ */
+export const CLIENT_ID_MAX_AGE_SECONDS = 365 * 86_400;
+
+/** A new client id for a browser: 128 random bits, base64url (22 characters). */
+export function newClientId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+/** Whether a value read back from a cookie has the form `newClientId` gives. */
+export function isClientId(value: unknown): value is string {
+  return typeof value === "string" && /^[A-Za-z0-9_-]{22}$/.test(value);
 }

@@ -1,6 +1,8 @@
-import { randomBytes } from "node:crypto";
 import {
   assertWebhookSecret,
+  CLIENT_ID_MAX_AGE_SECONDS,
+  isClientId,
+  newClientId,
   type Otp,
   publicStatus,
   publicVerifyFailure,
@@ -50,11 +52,6 @@ export interface OtpRouterOptions extends ErrorHandlerOptions {
   clientCookie?: string | false;
 }
 
-// A year: a browser stays known to the phones it signed in to (the core remembers 30 days).
-const CLIENT_COOKIE_MAX_AGE_MS = 365 * 86_400_000;
-const CLIENT_ID = /^[A-Za-z0-9_-]{22}$/;
-const newClientId = () => randomBytes(16).toString("base64url");
-
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
 /**
@@ -82,7 +79,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
       sameSite: "lax",
       secure: req.secure,
       path: "/",
-      maxAge: CLIENT_COOKIE_MAX_AGE_MS,
+      maxAge: CLIENT_ID_MAX_AGE_SECONDS * 1000,
     });
   /**
    * Who is asking, as the core sees it: the browser's id from its cookie. A send gives a browser
@@ -92,7 +89,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
     const ip = clientIp(req) ?? null;
     if (cookieName === false) return { ip };
     let client = readCookie(req.headers.cookie, cookieOf(req));
-    if (client !== undefined && !CLIENT_ID.test(client)) client = undefined;
+    if (!isClientId(client)) client = undefined;
     if (client === undefined && res !== undefined) {
       client = newClientId();
       setClient(req, res, client);
