@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
-const PACKAGES = ["core", "express-middleware", "better-auth-plugin", "passport-strategy"];
+const PACKAGES = ["core", "express", "better-auth", "passport"];
 const work = mkdtempSync(join(tmpdir(), "waotp-consumers-"));
 const tarballs = join(work, "tarballs");
 let packed = [];

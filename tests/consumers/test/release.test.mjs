@@ -39,7 +39,7 @@ const version = (dir, pkg) =>
 it("changeset version bumps only the packages a changeset names, and writes their changelog", () => {
   const dir = workspaceCopy();
   const before = Object.fromEntries(
-    ["core", "express-middleware", "better-auth-plugin", "passport-strategy"].map((p) => [
+    ["core", "express", "better-auth", "passport"].map((p) => [
       p,
       version(dir, p),
     ]),
@@ -52,13 +52,13 @@ it("changeset version bumps only the packages a changeset names, and writes thei
     cwd: dir,
     stdio: "pipe",
   });
-  const [major, minor, patch] = before["passport-strategy"].split(".").map(Number);
-  expect(version(dir, "passport-strategy")).toBe(`${major}.${minor}.${patch + 1}`);
-  for (const other of ["core", "express-middleware", "better-auth-plugin"]) {
+  const [major, minor, patch] = before["passport"].split(".").map(Number);
+  expect(version(dir, "passport")).toBe(`${major}.${minor}.${patch + 1}`);
+  for (const other of ["core", "express", "better-auth"]) {
     expect(version(dir, other)).toBe(before[other]);
   }
   expect(
-    readFileSync(join(dir, "packages", "passport-strategy", "CHANGELOG.md"), "utf8"),
+    readFileSync(join(dir, "packages", "passport", "CHANGELOG.md"), "utf8"),
   ).toContain("A sample fix.");
   expect(existsSync(join(dir, "packages", "core", "CHANGELOG.md"))).toBe(false);
 });
@@ -78,9 +78,9 @@ it("reads every pending changeset and bumps every package it names", () => {
   }
   const dirs = {
     "@waotp/core": "core",
-    "@waotp/express": "express-middleware",
-    "@waotp/better-auth": "better-auth-plugin",
-    "@waotp/passport": "passport-strategy",
+    "@waotp/express": "express",
+    "@waotp/better-auth": "better-auth",
+    "@waotp/passport": "passport",
   };
   const before = Object.fromEntries([...named].map((name) => [name, version(dir, dirs[name])]));
   execFileSync(join(ROOT, "node_modules", ".bin", "changeset"), ["version"], {
