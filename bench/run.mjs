@@ -11,6 +11,9 @@ import { startRedisServer } from "../scripts/redis-server.mjs";
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 50;
+// `BENCH_ONLY=express,better-auth,in-process,memory` runs some groups of scenarios; all by default.
+const ONLY = process.env.BENCH_ONLY?.split(",").map((group) => group.trim());
+const runs = (group) => ONLY === undefined || ONLY.includes(group);
 const children = [];
 let phoneCounter = 0;
 /** Distinct, valid numbers: +1 415 2xx xxxx. */
@@ -43,7 +46,8 @@ async function load(base, path, body) {
       {
         method: "POST",
         path,
-        headers: { "content-type": "application/json" },
+        // The client's address as a proxy in front would pass it (better-auth reads only headers).
+        headers: { "content-type": "application/json", "x-forwarded-for": "127.0.0.1" },
         setupRequest: (request) => ({ ...request, body: JSON.stringify(bodies()) }),
       },
     ],
@@ -76,7 +80,7 @@ const rows = [];
 const row = (scenario, ours, base, target) =>
   rows.push({ scenario, ours, base, ratio: ours.rps / base.rps, target });
 
-async function httpScenarios(simulatorUrl) {
+async function expressScenarios(simulatorUrl) {
   const ours = await http("waotp", simulatorUrl);
   const bare = await http("bare", simulatorUrl);
   const sendBody = () => ({ phone: nextPhone() });
@@ -95,6 +99,9 @@ async function httpScenarios(simulatorUrl) {
     await load(bare, "/otp/verify", await prepared(bare, verifyCount)),
     0.8,
   );
+}
+
+async function betterAuthScenarios(simulatorUrl) {
   const baOurs = await http("ba-waotp", simulatorUrl);
   const baBuiltin = await http("ba-builtin", simulatorUrl);
   const baSend = () => ({ phoneNumber: nextPhone() });
@@ -154,7 +161,12 @@ async function inProcessScenarios() {
     const code = plain.get(phone);
     if (code && timingSafeEqual(Buffer.from(code), Buffer.from("123456"))) plain.delete(phone);
   }, phones.length);
-  row("verify in process, memory store", await verifyRate(memoryStore({ maxEntries: 10_000_000 })), mapBase, undefined);
+  row(
+    "verify in process, memory store",
+    await verifyRate(memoryStore({ maxEntries: 10_000_000 })),
+    mapBase,
+    undefined,
+  );
 
   const redis = await startRedisServer();
   const client = await createClient({ url: redis.url }).connect();
@@ -221,10 +233,13 @@ try {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`;
   console.log(`waotp bench: ${machine}; ${DURATION} s per run, ${CONNECTIONS} connections\n`);
   const { url: simulatorUrl } = await child("sim.mjs");
-  await httpScenarios(simulatorUrl);
-  await inProcessScenarios();
+  if (runs("express")) await expressScenarios(simulatorUrl);
+  if (runs("better-auth")) await betterAuthScenarios(simulatorUrl);
+  if (runs("in-process")) await inProcessScenarios();
   const memory = [];
-  for (const count of [100_000, 1_000_000]) memory.push(await memoryScenario(count));
+  if (runs("memory")) {
+    for (const count of [100_000, 1_000_000]) memory.push(await memoryScenario(count));
+  }
 
   console.log(
     "| scenario | waotp req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | ratio | target |",
