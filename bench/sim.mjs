@@ -1,5 +1,5 @@
 // The 1MSG simulator in its own process, without delivery acks (nothing here listens for them).
-import { startOneMsgSimulator } from "@waotp/core/testing";
+import { startOneMsgSimulator } from "@waotp/core/simulator";
 
 const sim = await startOneMsgSimulator({ acks: { sent: false, delivered: false, read: false } });
 console.log(JSON.stringify({ url: sim.url }));

@@ -4,6 +4,7 @@ export default defineConfig([
   {
     entry: {
       index: "src/index.ts",
+      simulator: "src/simulator/index.ts",
       testing: "src/testing/index.ts",
       "testing-msw": "src/testing/msw.ts",
       "testing-store-suite": "src/store/store-suite.ts",

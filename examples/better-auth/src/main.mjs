@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { whatsappOtp } from "@waotp/better-auth";
-import { channelFromEnv } from "@waotp/core/testing";
+import { channelFromEnv } from "@waotp/core/simulator";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";

@@ -1,6 +1,6 @@
 import { addWebhook, createOtp } from "@waotp/core";
 import { redisStore } from "@waotp/core/redis";
-import { channelFromEnv } from "@waotp/core/testing";
+import { channelFromEnv } from "@waotp/core/simulator";
 import { createClient } from "redis";
 import { createDemoApp } from "./app.mjs";
 import { readConfig } from "./config.mjs";

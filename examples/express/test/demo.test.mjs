@@ -1,4 +1,4 @@
-import { startOneMsgSimulator } from "@waotp/core/testing";
+import { startOneMsgSimulator } from "@waotp/core/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDemo } from "../src/main.mjs";
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BetterSqlite3Adapter } from "@lucia-auth/adapter-sqlite";
 import { createOtp, isOtpError, publicVerifyFailure } from "@waotp/core";
-import { channelFromEnv } from "@waotp/core/testing";
+import { channelFromEnv } from "@waotp/core/simulator";
 import Database from "better-sqlite3";
 import express from "express";
 import { generateIdFromEntropySize, Lucia } from "lucia";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createOtp, isOtpError } from "@waotp/core";
-import { channelFromEnv } from "@waotp/core/testing";
+import { channelFromEnv } from "@waotp/core/simulator";
 import { WhatsAppOtpStrategy } from "@waotp/passport";
 import express from "express";
 import session from "express-session";

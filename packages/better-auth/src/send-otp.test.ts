@@ -1,5 +1,5 @@
 import { oneMsg } from "@waotp/core";
-import { startOneMsgSimulator } from "@waotp/core/testing";
+import { startOneMsgSimulator } from "@waotp/core/simulator";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { phoneNumber } from "better-auth/plugins";

@@ -1,5 +1,5 @@
 import { type OtpEvent, oneMsg } from "@waotp/core";
-import { type OneMsgSimulator, startOneMsgSimulator } from "@waotp/core/testing";
+import { type OneMsgSimulator, startOneMsgSimulator } from "@waotp/core/simulator";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { createAuthClient } from "better-auth/client";

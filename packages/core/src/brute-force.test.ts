@@ -5,8 +5,8 @@
  * full budget spares only a fresh code's first guess for a client the phone knows.
  */
 import { describe, expect, it } from "vitest";
+import { bruteForceDay as attack, expectBounded, report } from "../test/helpers.js";
 import { memoryStore } from "./store/memory.js";
-import { bruteForceDay as attack, expectBounded, report } from "./test-utils.js";
 
 describe("a day of brute force against one phone", () => {
   it("gets at most 20 guesses judged, however it spreads them", async () => {

@@ -1,4 +1,4 @@
-import type { DeliveryUpdate } from "./delivery.js";
+import type { DeliveryUpdate } from "./delivery-status.js";
 
 /** What a channel is asked to deliver. */
 export interface OtpMessage {

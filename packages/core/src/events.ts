@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from "./delivery.js";
+import type { DeliveryStatus } from "./delivery-status.js";
 import type { ErrorCode, VerifyFailureReason } from "./error-codes.js";
 
 /** The limit that refused a call. */

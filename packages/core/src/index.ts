@@ -13,8 +13,9 @@ export {
   DELIVERY_STATUSES,
   type DeliveryStatus,
   type DeliveryUpdate,
-  isTerminal,
-} from "./delivery.js";
+  isFailed,
+  isFinal,
+} from "./delivery-status.js";
 export {
   ERROR_CODES,
   type ErrorCode,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { PHONE_GB, PHONE_US, PHONE_US_2, setup, wrong } from "../test/helpers.js";
 import type { OtpError } from "./errors.js";
-import { PHONE_GB, PHONE_US, PHONE_US_2, setup, wrong } from "./test-utils.js";
 
 async function refusal(promise: Promise<unknown>): Promise<OtpError> {
   const error = await promise.then(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { SECRET } from "../test/helpers.js";
 import { OtpError } from "./errors.js";
 import type { OtpOptions } from "./options.js";
 import { createOtp } from "./otp.js";
-import { SECRET } from "./test-utils.js";
 import { createTestChannel } from "./testing/test-channel.js";
 
 function configError(options: Partial<OtpOptions>): OtpError {

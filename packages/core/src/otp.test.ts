@@ -1,10 +1,10 @@
 import { createHash, createHmac } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it, vi } from "vitest";
+import { PHONE_GB, PHONE_US, PHONE_US_2, SECRET, setup, wrong } from "../test/helpers.js";
 import { OtpError } from "./errors.js";
 import { memoryStore } from "./store/memory.js";
 import type { ChallengeRecord, Store } from "./store/types.js";
-import { PHONE_GB, PHONE_US, PHONE_US_2, SECRET, setup, wrong } from "./test-utils.js";
 
 describe("send and verify", () => {
   it("sends a 6-digit code that verifies once for the normalized phone", async () => {

@@ -4,11 +4,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { canAdvance, DELIVERY_STATUSES, type DeliveryStatus } from "./delivery.js";
+import { PHONE_US, setup } from "../test/helpers.js";
+import { canAdvance, DELIVERY_STATUSES, type DeliveryStatus } from "./delivery-status.js";
 import { isOtpError } from "./errors.js";
 import { ipKey } from "./ip.js";
 import { parsePhone } from "./phone.js";
-import { PHONE_US, setup } from "./test-utils.js";
 
 const RUNS = Number(process.env.WAOTP_PROPERTY_RUNS ?? 1000);
 // Thousands of inputs per property: time for a busy 2-core machine.

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { DeliveryStatus } from "./delivery.js";
+import type { DeliveryStatus } from "./delivery-status.js";
 import { VERIFY_FAILURE_STATUS, type VerifyFailureReason } from "./error-codes.js";
 import type { StatusResult, VerifyResult } from "./otp.js";
 

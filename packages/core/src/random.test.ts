@@ -18,7 +18,7 @@ vi.mock("node:crypto", async (importOriginal) => {
 });
 
 const { constantTimeEqual } = await import("./code.js");
-const { PHONE_US, setup, wrong } = await import("./test-utils.js");
+const { PHONE_US, setup, wrong } = await import("../test/helpers.js");
 
 beforeEach(() => {
   calls.randomInt.length = 0;

@@ -6,7 +6,7 @@
  * `@waotp/core/testing/store-suite`, against a new store.
  */
 export { constantTimeEqual } from "./code.js";
-export { canAdvance } from "./delivery.js";
+export { canAdvance } from "./delivery-status.js";
 export {
   type Counter,
   counterExpiresAt,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { canAdvance, DELIVERY_STATUSES } from "./delivery.js";
+import { PHONE_US, PHONE_US_2, setup } from "../test/helpers.js";
+import { canAdvance, DELIVERY_STATUSES } from "./delivery-status.js";
 import { readDeliveryEntry, readOneMsgWebhook } from "./one-msg/webhook.js";
-import { PHONE_US, PHONE_US_2, setup } from "./test-utils.js";
 import { createTestChannel } from "./testing/test-channel.js";
 
 async function sentMessage() {

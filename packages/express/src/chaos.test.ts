@@ -7,7 +7,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createOtp, oneMsg } from "@waotp/core";
-import { type FakeFault, type OneMsgSimulator, startOneMsgSimulator } from "@waotp/core/testing";
+import { type FakeFault, type OneMsgSimulator, startOneMsgSimulator } from "@waotp/core/simulator";
 import express from "express";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { otpRouter } from "./router.js";

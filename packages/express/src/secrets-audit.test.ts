@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { createOtp, memoryStore, type OtpEvent, oneMsg } from "@waotp/core";
-import { type OneMsgSimulator, startOneMsgSimulator } from "@waotp/core/testing";
+import { type OneMsgSimulator, startOneMsgSimulator } from "@waotp/core/simulator";
 import express from "express";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { otpErrorHandler } from "./errors.js";

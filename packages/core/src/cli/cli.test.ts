@@ -15,12 +15,12 @@ import {
   DEFAULT_TEMPLATE,
   type FakeTemplate,
   ONEMSG_INBOX_WEBHOOK,
-} from "../testing/one-msg-fake.js";
+} from "../simulator/one-msg-fake.js";
 import {
   type OneMsgSimulator,
   type SimulatorOptions,
   startOneMsgSimulator,
-} from "../testing/simulator.js";
+} from "../simulator/server.js";
 import { runCli } from "./run.js";
 
 let sim: OneMsgSimulator | undefined;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { isTerminal } from "../delivery.js";
+import { isFinal } from "../delivery-status.js";
 import { isOtpError } from "../errors.js";
 import { oneMsg } from "../one-msg/channel.js";
 import { createOneMsgClient, DEFAULT_BASE_URL, type OneMsgClient } from "../one-msg/client.js";
@@ -20,7 +20,7 @@ import {
 } from "../one-msg/webhook-list.js";
 import { createOtp } from "../otp.js";
 import { maskPhone } from "../phone.js";
-import { startOneMsgSimulator } from "../testing/simulator.js";
+import { startOneMsgSimulator } from "../simulator/server.js";
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -194,7 +194,7 @@ async function send(args: string[], io: CliIo): Promise<number> {
     if (status !== null && status.status !== last) {
       last = status.status;
       io.out(`status: ${status.status}${status.error ? ` (${status.error})` : ""}`);
-      if (isTerminal(status.status) || status.status === "read") break;
+      if (isFinal(status.status)) break;
     }
   }
   return last === "failed" || last === "undelivered" ? 1 : 0;

@@ -4,8 +4,8 @@ import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OtpError } from "../errors.js";
+import { createOneMsgFake } from "../simulator/one-msg-fake.js";
 import { oneMsgHandlers } from "../testing/msw.js";
-import { createOneMsgFake } from "../testing/one-msg-fake.js";
 import { type OneMsgOptions, oneMsg } from "./channel.js";
 import { OneMsgError } from "./errors.js";
 

@@ -1,5 +1,5 @@
 import type { Channel } from "../channel.js";
-import { canAdvance, type DeliveryStatus, type DeliveryUpdate } from "../delivery.js";
+import { canAdvance, type DeliveryStatus, type DeliveryUpdate } from "../delivery-status.js";
 import { OtpError } from "../errors.js";
 import {
   createOneMsgClient,

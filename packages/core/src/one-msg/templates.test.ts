@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_TEMPLATE, type FakeTemplate } from "../testing/one-msg-fake.js";
-import { type OneMsgSimulator, startOneMsgSimulator } from "../testing/simulator.js";
+import { DEFAULT_TEMPLATE, type FakeTemplate } from "../simulator/one-msg-fake.js";
+import { type OneMsgSimulator, startOneMsgSimulator } from "../simulator/server.js";
 import type { OneMsgClient, OneMsgResponse, RequestOptions } from "./client.js";
 import { createOneMsgClient } from "./client.js";
 import {

@@ -1,12 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ONEMSG_INBOX_WEBHOOK } from "../testing/one-msg-fake.js";
+import { ONEMSG_INBOX_WEBHOOK } from "../simulator/one-msg-fake.js";
 import {
   type OneMsgSimulator,
   type SimulatorOptions,
   startOneMsgSimulator,
-} from "../testing/simulator.js";
+} from "../simulator/server.js";
 import { oneMsg } from "./channel.js";
 import { createOneMsgClient, type OneMsgClient, type OneMsgResponse } from "./client.js";
 import {

@@ -1,4 +1,4 @@
-import { type DeliveryStatus, type DeliveryUpdate, isTerminal } from "../delivery.js";
+import { type DeliveryStatus, type DeliveryUpdate, isFailed } from "../delivery-status.js";
 
 /*
  * Delivery updates as 1MSG sends them. Two formats reach the same URL, each documented in the
@@ -82,7 +82,7 @@ export function readDeliveryEntry(entry: unknown): DeliveryUpdate | undefined {
   const update: DeliveryUpdate = { messageId: idValue, status: mapped };
   const digits = readPhone(phone) ?? readPhone(recipient_id) ?? readPhone(chatId);
   if (digits !== undefined) update.phone = digits;
-  if (isTerminal(mapped)) {
+  if (isFailed(mapped)) {
     const failure = describeFailure(error, errors);
     if (failure.text !== undefined) update.error = failure.text;
     if (failure.code !== undefined) update.errorCode = failure.code;

@@ -1,5 +1,5 @@
 import { constantTimeEqual } from "../code.js";
-import { canAdvance } from "../delivery.js";
+import { canAdvance } from "../delivery-status.js";
 import { type Counter, counterExpiresAt, counterState, withHit } from "./counter.js";
 import type {
   AttemptInput,

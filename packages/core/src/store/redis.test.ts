@@ -3,8 +3,8 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module of the repository's test scripts
 import { startRedisServer } from "../../../../scripts/redis-server.mjs";
+import { bruteForceDay, expectBounded, report } from "../../test/helpers.js";
 import { createOtp } from "../otp.js";
-import { bruteForceDay, expectBounded, report } from "../test-utils.js";
 import { createTestChannel } from "../testing/test-channel.js";
 import { redisStore } from "./redis.js";
 import { describeStore } from "./store-suite.js";

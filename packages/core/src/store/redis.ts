@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { DELIVERY_STATUSES } from "../delivery.js";
+import { DELIVERY_STATUSES } from "../delivery-status.js";
 import { LOG_LIMIT } from "./counter.js";
 import type { AttemptResult, Bucket, DeliveryRecord, Store, TakeResult } from "./types.js";
 

@@ -1,4 +1,4 @@
-import type { DeliveryStatus, DeliveryUpdate } from "../delivery.js";
+import type { DeliveryStatus, DeliveryUpdate } from "../delivery-status.js";
 
 /**
  * A stored code. It holds the keyed hash only: the code itself is never stored.

@@ -1,15 +1,3 @@
-export { channelFromEnv } from "./channel-from-env.js";
-export {
-  createOneMsgFake,
-  DEFAULT_TEMPLATE,
-  type FakeFault,
-  type FakeMessage,
-  type FakeTemplate,
-  ONEMSG_INBOX_WEBHOOK,
-  type OneMsgFake,
-  type OneMsgFakeOptions,
-} from "./one-msg-fake.js";
-export { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./simulator.js";
 export {
   createTestChannel,
   type RecordedMessage,

@@ -1,6 +1,10 @@
 import { http } from "msw";
 import { DEFAULT_BASE_URL } from "../one-msg/client.js";
-import { createOneMsgFake, type OneMsgFake, type OneMsgFakeOptions } from "./one-msg-fake.js";
+import {
+  createOneMsgFake,
+  type OneMsgFake,
+  type OneMsgFakeOptions,
+} from "../simulator/one-msg-fake.js";
 
 /**
  * msw request handlers that play 1MSG at `baseUrl`, backed by an in-memory fake that checks every

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { canAdvance, type DeliveryStatus } from "../delivery.js";
+import { canAdvance, type DeliveryStatus } from "../delivery-status.js";
 import { isOneMsgInboxWebhook } from "../one-msg/webhook-list.js";
 
 export interface FakeTemplate {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { oneMsg } from "../one-msg/channel.js";
 import { oneMsgOptionsFromEnv } from "../one-msg/env.js";
 import { channelFromEnv } from "./channel-from-env.js";
-import { startOneMsgSimulator } from "./simulator.js";
+import { startOneMsgSimulator } from "./server.js";
 
 describe("channelFromEnv", () => {
   it("starts the simulator when ONEMSG_TOKEN is unset, and sends through it", async () => {

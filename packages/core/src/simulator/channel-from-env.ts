@@ -1,6 +1,6 @@
 import { type OneMsgChannel, oneMsg } from "../one-msg/channel.js";
 import { type OneMsgEnv, oneMsgOptionsFromEnv } from "../one-msg/env.js";
-import { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./simulator.js";
+import { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./server.js";
 
 /**
  * The channel an app should use in development: real 1MSG from the `ONEMSG_*` variables when

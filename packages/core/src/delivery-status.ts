@@ -22,8 +22,17 @@ const RANK: Record<DeliveryStatus, number> = {
   undelivered: 4,
 };
 
-export function isTerminal(status: DeliveryStatus): boolean {
+/** Whether a message failed (`failed` or `undelivered`): nothing moves it on, and a fallback may start. */
+export function isFailed(status: DeliveryStatus): boolean {
   return status === "failed" || status === "undelivered";
+}
+
+/**
+ * Whether a message's state is settled: it failed, or was read. A delivered message may still be
+ * read, so it is not final; nothing is worth asking the channel about a final one.
+ */
+export function isFinal(status: DeliveryStatus): boolean {
+  return isFailed(status) || status === "read";
 }
 
 /**
@@ -32,8 +41,8 @@ export function isTerminal(status: DeliveryStatus): boolean {
  * phone cannot fail afterwards.
  */
 export function canAdvance(from: DeliveryStatus, to: DeliveryStatus): boolean {
-  if (isTerminal(from)) return false;
-  if (isTerminal(to)) return RANK[from] < RANK.delivered;
+  if (isFailed(from)) return false;
+  if (isFailed(to)) return RANK[from] < RANK.delivered;
   return RANK[to] > RANK[from];
 }
 

@@ -1,11 +1,11 @@
 import { expect } from "vitest";
-import type { OtpError } from "./errors.js";
-import type { OtpEvent } from "./events.js";
-import type { OtpOptions } from "./options.js";
-import { createOtp } from "./otp.js";
-import { memoryStore } from "./store/memory.js";
-import type { Store } from "./store/types.js";
-import { createTestChannel } from "./testing/test-channel.js";
+import type { OtpError } from "../src/errors.js";
+import type { OtpEvent } from "../src/events.js";
+import type { OtpOptions } from "../src/options.js";
+import { createOtp } from "../src/otp.js";
+import { memoryStore } from "../src/store/memory.js";
+import type { Store } from "../src/store/types.js";
+import { createTestChannel } from "../src/testing/test-channel.js";
 
 export const SECRET = "test-secret-0123456789abcdef0123456789abcdef";
 export const T0 = Date.UTC(2026, 0, 1);

@@ -1,13 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SECRET } from "../../test/helpers.js";
 import type { OtpEvent } from "../events.js";
 import { oneMsg } from "../one-msg/channel.js";
 import type { OtpOptions } from "../options.js";
 import { createOtp, type Otp } from "../otp.js";
-import { SECRET } from "../test-utils.js";
-import { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./simulator.js";
-import { createTestChannel } from "./test-channel.js";
+import { createTestChannel } from "../testing/test-channel.js";
+import { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./server.js";
 
 const PHONE = "+14155550101";
 

@@ -1,0 +1,137 @@
+/**
+ * The delivery flow: what happened to a sent message. Updates come from the channel's webhook
+ * (read by the channel, so the engine sees only `DeliveryUpdate`s) or from polling in `status`;
+ * each only moves a message forward, and a failure of the message carrying a pending code starts
+ * the fallback.
+ */
+
+import type { DeliveryUpdate } from "../delivery-status.js";
+import { isFailed, isFinal } from "../delivery-status.js";
+import { OtpError } from "../errors.js";
+import type { StatusOptions, StatusResult, WebhookResult } from "../otp.js";
+import type { DeliveryRecord } from "../store/types.js";
+import { type Engine, guard } from "./context.js";
+import { fallbackFor, sendFallback } from "./fallback.js";
+import { readClient, readString } from "./input.js";
+import { pollKey, queuedMessageKey, queuedPhoneKey } from "./keys.js";
+
+const MAX_MESSAGE_ID = 256;
+
+export async function status(
+  engine: Engine,
+  messageId: string,
+  options: StatusOptions = {},
+): Promise<StatusResult | null> {
+  const { config, store, now } = engine;
+  const id = readString(messageId, "messageId", MAX_MESSAGE_ID);
+  const asking = readClient(config, options.client);
+  let record = await guard(() => store.getDelivery(id, now()));
+  if (record === null) return null;
+  // A message sent for a client is that client's business alone.
+  if (record.sender !== undefined && record.sender !== asking) return null;
+  const channel = record.fallback ? config.fallback : config.channel;
+  const worthAsking =
+    !isFinal(record.status) && (record.expiresAt ?? Number.POSITIVE_INFINITY) > now();
+  if (config.poll && channel?.poll && worthAsking) {
+    // One poll per message per interval, across every instance sharing the store.
+    const busy = await guard(() =>
+      store.setIfAbsent(pollKey(id), "1", config.pollIntervalMs, now()),
+    );
+    if (busy === null) {
+      const update = await channel.poll(id).catch(() => null);
+      if (update !== null && update.messageId === id) {
+        record = (await applyUpdate(engine, update))?.record ?? record;
+      }
+    }
+  }
+  return {
+    status: record.status,
+    updatedAt: new Date(record.updatedAt),
+    ...(record.error === undefined ? {} : { error: record.error }),
+  };
+}
+
+export async function handleWebhook(engine: Engine, body: unknown): Promise<WebhookResult> {
+  const { config } = engine;
+  let payload = body;
+  if (typeof payload === "string" || payload instanceof Uint8Array) {
+    try {
+      payload = JSON.parse(
+        typeof payload === "string" ? payload : Buffer.from(payload).toString("utf8"),
+      );
+    } catch {
+      throw new OtpError("WEBHOOK_INVALID", "The webhook body is not JSON.");
+    }
+  }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    throw new OtpError("WEBHOOK_INVALID", "The webhook body must be a JSON object.");
+  }
+  const reader = config.channel.readWebhook ?? config.fallback?.readWebhook;
+  if (reader === undefined) {
+    throw new OtpError(
+      "WEBHOOK_INVALID",
+      `The ${config.channel.name} channel does not take delivery webhooks.`,
+    );
+  }
+  const result: WebhookResult = { updated: 0, ignored: 0 };
+  for (const update of reader(payload as Record<string, unknown>)) {
+    const applied = await applyUpdate(engine, update);
+    if (applied?.changed) result.updated += 1;
+    else result.ignored += 1;
+  }
+  return result;
+}
+
+/**
+ * Moves a message forward. A failure of the message that carries the pending code starts the
+ * fallback, which runs on its own so the webhook is answered at once.
+ */
+async function applyUpdate(
+  engine: Engine,
+  received: DeliveryUpdate,
+): Promise<{ changed: boolean; record: DeliveryRecord } | null> {
+  const { config, store } = engine;
+  const at = engine.now();
+  let update = received;
+  let applied = await guard(() => store.advanceDelivery(update, at));
+  if (applied === null) {
+    // Perhaps the message of a queued send, known so far by its job id only.
+    const jobId = await queuedMessageFor(engine, update);
+    if (jobId === null) return null;
+    update = { ...update, messageId: jobId };
+    applied = await guard(() => store.advanceDelivery(update, at));
+  }
+  if (applied === null || !applied.changed) return applied;
+  const { record } = applied;
+  engine.emit({
+    type: "delivery",
+    at: new Date(record.updatedAt),
+    messageId: update.messageId,
+    status: record.status,
+    ...(record.error === undefined ? {} : { error: record.error }),
+    ...(update.errorCode === undefined ? {} : { errorCode: update.errorCode }),
+  });
+  const failed = isFailed(record.status) ? fallbackFor(engine, record, at) : null;
+  if (failed !== null && config.fallback !== undefined) {
+    void sendFallback(engine, config.fallback, update.messageId, failed).catch(() => {});
+  }
+  return applied;
+}
+
+/**
+ * The job id of the queued send an update belongs to. The first update that names a phone with a
+ * queued send claims it, and its message id is remembered for the updates after it, so only one
+ * message (the first after the send) is ever taken for the queued one.
+ */
+async function queuedMessageFor(engine: Engine, update: DeliveryUpdate): Promise<string | null> {
+  const { config, store, now } = engine;
+  const alias = queuedMessageKey(update.messageId);
+  const known = await guard(() => store.get(alias, now()));
+  if (known !== null || update.phone === undefined) return known;
+  const waiting = queuedPhoneKey(update.phone);
+  const jobId = await guard(() => store.get(waiting, now()));
+  if (jobId === null) return null;
+  const claimed = await guard(() => store.setIfAbsent(alias, jobId, config.deliveryTtlMs, now()));
+  await engine.forget(waiting);
+  return claimed ?? jobId;
+}

@@ -1,0 +1,64 @@
+/**
+ * Every key the engine writes to its store, in one place: what a record is called decides what
+ * shares it (a phone's codes, a client's budget), so the shapes are kept side by side.
+ * `digits` is a phone's international digits; `client` is a keyed tag (see `clientTag`), never the
+ * value a browser sent.
+ */
+
+/** The pending code for a phone and purpose; a known client's own code carries its tag. */
+export function challengeKey(purpose: string, digits: string, client?: string): string {
+  return client === undefined ? `${purpose}:${digits}` : `${purpose}:${digits}:${client}`;
+}
+
+/** Marks `client` as known to the phone (it verified a code for it). */
+export function knownKey(digits: string, client: string): string {
+  return `known:${digits}:${client}`;
+}
+
+/** The phones a known client is known to, carried over when its id is replaced. */
+export function knownPhonesKey(client: string): string {
+  return `known:client:${client}`;
+}
+
+/** A known client's small budget of wrong guesses let through a full failure budget. */
+export function sparedKey(digits: string, client: string): string {
+  return `verify:spared:${digits}:${client}`;
+}
+
+export function phoneFailuresKey(digits: string): string {
+  return `verify:failures:${digits}`;
+}
+
+export function ipFailuresKey(ip: string): string {
+  return `verify:failures:ip:${ip}`;
+}
+
+/** Send buckets: a bound client's (`own`, `:<tag>`) are apart from the phone's shared ones. */
+export const sendKeys = {
+  cooldown: (digits: string, own: string) => `send:cooldown:${digits}${own}`,
+  phone: (digits: string, own: string) => `send:phone:${digits}${own}`,
+  /** Every send to the phone, bound or not. */
+  phoneAll: (digits: string) => `send:phone:all:${digits}`,
+  ip: (ip: string, own: string) => `send:ip:${ip}${own}`,
+  global: "send:global",
+} as const;
+
+/** A send's answer under its idempotency key. */
+export function idempotencyKey(purpose: string, digits: string, key: string): string {
+  return `send:${purpose}:${digits}:${key}`;
+}
+
+/** Held while one instance polls the channel for a message. */
+export function pollKey(messageId: string): string {
+  return `poll:${messageId}`;
+}
+
+/** The job id of a queued send to a phone, until an update for the phone claims it. */
+export function queuedPhoneKey(digits: string): string {
+  return `queued:phone:${digits}`;
+}
+
+/** The job id a channel's message id was linked to. */
+export function queuedMessageKey(messageId: string): string {
+  return `queued:message:${messageId}`;
+}

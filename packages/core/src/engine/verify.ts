@@ -1,0 +1,133 @@
+/**
+ * The verify flow: one atomic attempt at the client's own code, or the phone's shared one, counted
+ * in the phone's and the address's failure budgets; a match may make the client known to the phone.
+ */
+import { hashCode } from "../code.js";
+import type { VerifyFailureReason } from "../error-codes.js";
+import type { LimitName } from "../events.js";
+import type { VerifyInput, VerifyResult } from "../otp.js";
+import { maskPhone, parsePhone } from "../phone.js";
+import type { AttemptResult, FailureBucket } from "../store/types.js";
+import { type Engine, guard, retryAfterSeconds } from "./context.js";
+import { readClient, readCode, readGuesserIp, readObject, readPurpose } from "./input.js";
+import { challengeKey, ipFailuresKey, phoneFailuresKey, sparedKey } from "./keys.js";
+import { DAY_MS, isKnownClient, rememberClient } from "./known-clients.js";
+
+/** Wrong guesses per known client and phone per day that a full budget lets through for its fresh codes. */
+const SPARED_PER_DAY = 10;
+
+export async function verify(engine: Engine, input: VerifyInput): Promise<VerifyResult> {
+  const { config, store } = engine;
+  const request = readObject(input, "verify");
+  const phone = parsePhone(request.phone, config.defaultCountry);
+  const purpose = readPurpose(config, request.purpose);
+  const code = readCode(request.code, config.codeLength);
+  const ip = readGuesserIp(config, request.ip);
+  const client = readClient(config, request.client);
+  const nextClient =
+    request.nextClient === undefined ? client : readClient(config, request.nextClient);
+  const at = engine.now();
+  const { digits } = phone;
+  const base = { phone: maskPhone(digits), purpose };
+  const failures = failureBuckets(engine, digits, ip, false);
+  const hash = hashCode(config.key, purpose, digits, code);
+  let known: boolean | undefined;
+  const attempt = async (key: string): Promise<AttemptResult> => {
+    const judge = (spare: boolean) =>
+      guard(() =>
+        store.attempt({
+          key,
+          hash,
+          now: at,
+          failures: failureBuckets(engine, digits, ip, spare).map((f) => f.bucket),
+        }),
+      );
+    const first = await judge(false);
+    // A full phone or address budget still lets a client that signed in to this phone before
+    // use a fresh code of its own: strangers filling them cannot lock the owner out. Wrong spared
+    // guesses have a small budget of their own, so even a planted client id gains little.
+    if (
+      first.outcome !== "blocked" ||
+      client === undefined ||
+      !failures.some((f) => f.bucket.key === first.key)
+    ) {
+      return first;
+    }
+    known ??= await isKnownClient(engine, digits, client, at);
+    if (!known) return first;
+    // Checked before judging, counted only for a wrong guess: the owner's right ones are free.
+    // Per known client: an old id someone kept cannot spend the budget of the owner's others.
+    const spared = { key: sparedKey(digits, client), limit: SPARED_PER_DAY, windowMs: DAY_MS };
+    const room = await guard(() => store.take([{ ...spared, peek: true }], at));
+    if (!room.ok) return first;
+    const second = await judge(true);
+    if (second.outcome === "mismatch") await guard(() => store.take([spared], at));
+    return second;
+  };
+  // A known client's code is bound to it; anyone else's is the phone's shared one.
+  let result =
+    client === undefined ? undefined : await attempt(challengeKey(purpose, digits, client));
+  if (result === undefined || result.outcome === "missing") {
+    result = await attempt(challengeKey(purpose, digits));
+  }
+  const reject = (
+    reason: VerifyFailureReason,
+    extra: { attemptsLeft?: number; retryAfter?: number } = {},
+  ) => {
+    engine.emit({ type: "rejected", at: new Date(at), ...base, reason, ...extra });
+    return { ok: false as const, reason, ...extra };
+  };
+  switch (result.outcome) {
+    case "match":
+      if (nextClient !== undefined) {
+        // A failure to remember must not fail a sign-in that succeeded.
+        await rememberClient(engine, digits, client, nextClient, at).catch(() => {});
+      }
+      engine.emit({ type: "verified", at: new Date(at), ...base });
+      return { ok: true, phone: phone.e164, purpose };
+    case "mismatch":
+      return reject("INVALID_CODE", { attemptsLeft: result.attemptsLeft });
+    case "locked":
+      return reject("TOO_MANY_ATTEMPTS");
+    case "blocked": {
+      const retryAfter = retryAfterSeconds(result.retryAfterMs);
+      const limit = failures.find((f) => f.bucket.key === result.key)?.limit ?? "phone_failures";
+      engine.emit({ type: "limited", at: new Date(at), ...base, limit, retryAfter });
+      return reject("TOO_MANY_ATTEMPTS", { retryAfter });
+    }
+    case "expired":
+      return reject("EXPIRED");
+    case "missing":
+      return reject("NO_PENDING_CODE");
+  }
+}
+
+/**
+ * The budgets a wrong guess counts in: the phone's, which with `spare` lets a fresh code take its
+ * first guess even when full, and the guessing client's, which stops a client spreading guesses
+ * over many phones.
+ */
+function failureBuckets(
+  engine: Engine,
+  digits: string,
+  ip: string | undefined,
+  spare: boolean,
+): { bucket: FailureBucket; limit: LimitName }[] {
+  const { failuresPerPhone, failuresPerIp } = engine.config;
+  const buckets: { bucket: FailureBucket; limit: LimitName }[] = [];
+  if (failuresPerPhone) {
+    const { max, windowMs } = failuresPerPhone;
+    buckets.push({
+      bucket: { key: phoneFailuresKey(digits), limit: max, windowMs, sparesFirstGuess: spare },
+      limit: "phone_failures",
+    });
+  }
+  if (ip !== undefined && failuresPerIp) {
+    const { max, windowMs } = failuresPerIp;
+    buckets.push({
+      bucket: { key: ipFailuresKey(ip), limit: max, windowMs, sparesFirstGuess: spare },
+      limit: "ip_failures",
+    });
+  }
+  return buckets;
+}
