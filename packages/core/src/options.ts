@@ -1,3 +1,8 @@
+/**
+ * `createOtp`'s options: each field with its documentation and default, and the one function that
+ * checks and completes them. Over 300 lines because the defaults are resolved in one place, beside
+ * the types that document them.
+ */
 import { getCountries, getCountryCallingCode } from "libphonenumber-js/max";
 import type { Channel } from "./channel.js";
 import { cryptoRandomInt, type RandomInt } from "./code.js";

@@ -4,9 +4,9 @@ import { isFinal } from "../delivery-status.js";
 import { isOtpError } from "../errors.js";
 import { oneMsg } from "../one-msg/channel.js";
 import { createOneMsgClient, DEFAULT_BASE_URL, type OneMsgClient } from "../one-msg/client.js";
+import { checkOneMsgSetup, describeOneMsgError } from "../one-msg/doctor.js";
 import { readOneMsgEnv } from "../one-msg/env.js";
-import { OneMsgError } from "../one-msg/errors.js";
-import { checkTemplates, listTemplates, type TemplateCheck } from "../one-msg/templates.js";
+import type { TemplateCheck } from "../one-msg/templates.js";
 import {
   addWebhook,
   describeWebhookUrl,
@@ -104,7 +104,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   } catch (error) {
     if (isOtpError(error) || error instanceof TypeError) {
-      io.err(`waotp ${command}: ${describe(error)}`);
+      io.err(`waotp ${command}: ${describeOneMsgError(error)}`);
       return 1;
     }
     throw error;
@@ -222,71 +222,8 @@ async function doctor(io: CliIo): Promise<number> {
   });
   if (needed.length > 0) return report();
 
-  const client = createOneMsgClient(options);
-  try {
-    const { data } = await client.request({ method: "GET", path: "status" });
-    checks.push(channelCheck(client.channelId, data));
-  } catch (error) {
-    checks.push({ ok: false, label: "1MSG answers for this channel", fix: describe(error) });
-    return report();
-  }
-
-  const expected = options.template;
-  let list: Awaited<ReturnType<typeof listTemplates>>;
-  try {
-    list = await listTemplates(client);
-  } catch (error) {
-    checks.push({ ok: false, label: "1MSG lists the channel's templates", fix: describe(error) });
-    return report();
-  }
-  if (list.error !== undefined) {
-    // A 200 that carries an error says nothing about the template: report what 1MSG said.
-    checks.push({
-      ok: false,
-      label: "1MSG lists the channel's templates",
-      fix: `1MSG said: ${list.error}`,
-    });
-    return report();
-  }
-  const { checks: templateChecks } = checkTemplates(list.templates, expected);
-  const [exists] = templateChecks;
-  if (exists !== undefined && !exists.ok && !list.complete) {
-    exists.note = `read only the first ${list.templates.length} templates of ${list.total ?? "an unknown number"}: 1MSG's pages did not end`;
-  }
-  checks.push(...templateChecks);
+  checks.push(...(await checkOneMsgSetup(createOneMsgClient(options), options.template)));
   return report();
-}
-
-/** The channel states 1MSG answers with (SDK-OLD); `connecting` means "everything is ok". */
-const CONNECTED = new Set(["connected", "connecting", "authenticated", "active"]);
-
-function channelCheck(channelId: string, data: Record<string, unknown>): TemplateCheck {
-  const said =
-    typeof data.error === "string"
-      ? data.error
-      : typeof (data.error as { message?: unknown } | undefined)?.message === "string"
-        ? String((data.error as { message: string }).message)
-        : undefined;
-  if (said !== undefined) {
-    return { ok: false, label: "1MSG answers for this channel", fix: `1MSG said: ${said}` };
-  }
-  const state = String(data.status ?? data.state ?? data.accountStatus ?? "unknown");
-  const account =
-    data.accountStatus !== undefined && data.status !== undefined
-      ? `; account ${String(data.accountStatus)}`
-      : "";
-  const lower = state.toLowerCase();
-  return {
-    ok: CONNECTED.has(lower),
-    label: `channel ${channelId} is connected (${state}${account})`,
-    fix:
-      lower === "disconnected"
-        ? "open the channel in the 1MSG dashboard and connect the WhatsApp number again"
-        : "open the channel in the 1MSG dashboard and finish connecting the WhatsApp number",
-    ...(lower === "connecting"
-      ? { note: "1MSG reports connecting while the channel works; sends go out" }
-      : {}),
-  };
 }
 
 async function webhook(args: string[], io: CliIo): Promise<number> {
@@ -366,19 +303,3 @@ function readWebhookArgument(url: string): string {
 
 /** A webhook URL with its path and query hidden: they usually hold the webhook secret. */
 const maskUrl = maskWebhookUrl;
-
-/**
- * What went wrong, for a person. A 403 is a trial or blocked channel (SDK-NEW), not a wrong token:
- * the client may call it `unauthorized` or `forbidden`, so the HTTP status decides.
- */
-function describe(error: unknown): string {
-  const status = (error as { httpStatus?: unknown } | null)?.httpStatus;
-  if (error instanceof OneMsgError || isOtpError(error)) {
-    if (status === 403) {
-      const said = (error as OneMsgError).providerMessage;
-      return `1MSG answered HTTP 403: the channel is on trial or blocked; check the subscription in the 1MSG dashboard.${said ? ` 1MSG said: ${said}` : ""}`;
-    }
-    return error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,3 +1,8 @@
+/**
+ * The HTTP client for the 1MSG API. Over 300 lines because the retry rule (what may be tried again
+ * without sending a message twice), the timeout and the reading of 1MSG's error answers are one
+ * decision about one request, and are kept where a reader sees them together.
+ */
 import { OtpError } from "../errors.js";
 import { OneMsgError, type OneMsgErrorFields, type OneMsgFailure, redact } from "./errors.js";
 

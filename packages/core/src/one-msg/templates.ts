@@ -14,6 +14,9 @@ import type { OneMsgClient, OneMsgResponse } from "./client.js";
  * - META (copy-code authentication templates): the copy-code button as `{ type: "OTP", otp_type }`
  *   or as a URL button whose `url` holds `otp_type=COPY_CODE`; one-tap and zero-tap buttons also
  *   carry the code.
+ *
+ * Over 300 lines: reading a template list that comes in this many shapes, and judging the one
+ * template waotp needs, are one job; `doctor.ts` runs it against a live channel.
  */
 
 /** A template component as listed; only `type`, `text` and `buttons` are read. */
@@ -93,7 +96,7 @@ function text(value: unknown): string {
 }
 
 /** What an `error` field says: a string, or `{ message }` (Meta's form), or `true` with a message. */
-function errorText(body: Record<string, unknown>): string | undefined {
+export function errorText(body: Record<string, unknown>): string | undefined {
   const { error } = body;
   if (error === undefined || error === null || error === false || error === "") return undefined;
   if (typeof error === "string") return error;

@@ -1,3 +1,8 @@
+/**
+ * The 1MSG fake behind the simulator and the msw handlers. Long because it plays one whole API
+ * (sending, templates, webhooks list, settings, status, hookInfo, injected faults) over one shared
+ * state; each route is a short function below, and each shape it answers names its source.
+ */
 import { randomBytes } from "node:crypto";
 import { canAdvance, type DeliveryStatus } from "../delivery-status.js";
 import { isOneMsgInboxWebhook } from "../one-msg/webhook-list.js";
