@@ -10,6 +10,7 @@ export default defineConfig([
       "testing-store-suite": "src/store/store-suite.ts",
       redis: "src/store/redis.ts",
       "store-kit": "src/store-kit.ts",
+      "http-errors": "src/http-errors.ts",
     },
     format: ["esm", "cjs"],
     dts: true,

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { errorAnswer } from "@waotp/core";
 import { otpErrorHandler, otpRouter, requireOtp, verifiedState } from "@waotp/express";
 import express from "express";
 
@@ -64,7 +65,8 @@ export function createDemoApp({
   // The page's own POSTs carry JSON, which a cross-site form cannot send: a CSRF guard.
   const jsonOnly = (req, res, next) => {
     if (req.is("application/json")) return next();
-    res.status(415).json({ error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "Send JSON." } });
+    const { status, body } = errorAnswer("UNSUPPORTED_MEDIA_TYPE");
+    res.status(status).json(body);
   };
 
   app.post("/api/logout", jsonOnly, async (req, res) => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BetterSqlite3Adapter } from "@lucia-auth/adapter-sqlite";
-import { createOtp, isOtpError, publicVerifyFailure } from "@waotp/core";
+import { createOtp, thrownAnswer, verifyFailureAnswer } from "@waotp/core";
 import { channelFromEnv } from "@waotp/core/simulator";
 import Database from "better-sqlite3";
 import express from "express";
@@ -75,8 +75,8 @@ export async function startExample(env = process.env, log = console.log) {
       const result = await otp.verify({ phone: req.body?.phone, code: req.body?.code, ip: req.ip });
       if (!result.ok) {
         // One answer for a wrong, expired or missing code: nobody learns whether one is pending.
-        const { status, ...error } = publicVerifyFailure(result);
-        return res.status(status).json({ error });
+        const { status, headers, body } = verifyFailureAnswer(result);
+        return res.status(status).set(headers).json(body);
       }
       // The code proved the phone: find or create its user, then start a Lucia session.
       let user = db.prepare("select id from user where phone = ?").get(result.phone);
@@ -109,16 +109,12 @@ export async function startExample(env = process.env, log = console.log) {
     });
   }
   app.use(express.static(PUBLIC));
-  // 5xx answers carry only the code: 1MSG's and the store's words are for the log, not visitors.
+  // The core's HTTP contract decides what a visitor sees: 1MSG's and the store's words are for the
+  // log, never a 5xx's body.
   app.use((error, req, res, _next) => {
-    if (!isOtpError(error) || error.status >= 500) {
-      log(`${req.method} ${req.path} failed: ${error?.message ?? error}`);
-    }
-    if (isOtpError(error))
-      return res
-        .status(error.status)
-        .json(error.status < 500 ? error.toJSON() : { error: { code: error.code } });
-    res.status(500).json({ error: { code: "INTERNAL_ERROR" } });
+    const { status, headers, body } = thrownAnswer(error);
+    if (status >= 500) log(`${req.method} ${req.path} failed: ${error?.message ?? error}`);
+    res.status(status).set(headers).json(body);
   });
 
   const port = Number(env.PORT || 3003);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createOtp, isOtpError } from "@waotp/core";
+import { createOtp, isOtpError, thrownAnswer } from "@waotp/core";
 import { channelFromEnv } from "@waotp/core/simulator";
 import { WhatsAppOtpStrategy } from "@waotp/passport";
 import express from "express";
@@ -89,8 +89,9 @@ ${last ? `<p class="whatsapp" aria-label="Simulated WhatsApp message">${esc(last
       req.session.pendingPhone = sent.phone;
       res.send(codeForm(sent.phone, "", true));
     } catch (error) {
-      if (isOtpError(error) && error.status < 500)
-        return res.status(error.status).send(phoneForm(error.message));
+      // What a visitor may read is the core's HTTP contract; failures on our side go to the error page.
+      const { status, body } = thrownAnswer(error);
+      if (status < 500) return res.status(status).send(phoneForm(body.error.message));
       next(error);
     }
   });

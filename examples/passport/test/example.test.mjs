@@ -53,7 +53,7 @@ it("signs in with a WhatsApp code through Passport, keeps the session, and logs 
     phone: "+14155550101",
     code: code === "000000" ? "111111" : "000000",
   });
-  expect(wrong.status).toBe(401);
+  expect(wrong.status).toBe(400);
   expect(wrong.text).toMatch(/The code is not right, or no longer valid\./);
 
   const before = sent.cookies["connect.sid"];

@@ -1,10 +1,17 @@
+import { readFile } from "node:fs/promises";
+import * as kit from "@waotp/core/store-kit";
 import { createTestChannel } from "@waotp/core/testing";
-import { describeStore } from "@waotp/core/testing/store-suite";
+import {
+  describeStore,
+  runStoreCheck,
+  type StoreHarness,
+  storeChecks,
+} from "@waotp/core/testing/store-suite";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { getMigrations } from "better-auth/db/migration";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { databaseStore, type RecordAdapter } from "./db-store.js";
 import { whatsappOtp } from "./plugin.js";
 
@@ -187,5 +194,139 @@ describe("databaseStore across connections", () => {
     );
     expect(results.filter((r) => r?.ok)).toHaveLength(5);
     close();
+  });
+});
+
+/**
+ * The suite must catch a database store that drifts from a store rule: each mutant is this store
+ * over the core's store kit with one rule broken, and at least one check has to fail against it.
+ * The core breaks the memory store the same way; the rules only this store calls itself
+ * (`blockingBudget`, `isSpared`, `retryAfter`, `withoutHit`) are broken here alone.
+ */
+describe("the store suite, against database stores with one rule broken", () => {
+  type Kit = typeof kit;
+  type RuleName = {
+    [K in keyof Kit]: Kit[K] extends (...args: never[]) => unknown ? K : never;
+  }[keyof Kit];
+  interface Mutant {
+    rule: RuleName;
+    breaks: string;
+    with: Kit[RuleName];
+  }
+  const mutant = <K extends RuleName>(rule: K, breaks: string, broken: Kit[K]): Mutant => ({
+    rule,
+    breaks,
+    with: broken,
+  });
+
+  const mutants: Mutant[] = [
+    mutant("withoutHit", "gives no hit back", (counter) => counter),
+    mutant("retryAfter", "lets a hit into a full bucket", (bucket, state, now) =>
+      kit.retryAfter({ ...bucket, limit: bucket.limit + 1 }, state, now),
+    ),
+    mutant(
+      "blockingBudget",
+      "names the first full budget, not the last to free",
+      (budgets, challenge, now) => {
+        for (const b of budgets) {
+          const retryAfterMs = kit.retryAfter(b.bucket, b, now);
+          if (retryAfterMs !== undefined && !kit.isSpared(b.bucket, challenge, now))
+            return { key: b.bucket.key, retryAfterMs };
+        }
+        return undefined;
+      },
+    ),
+    mutant("isSpared", "never spares a first guess", () => false),
+    mutant("lastToFree", "allows one hit over the limit", (counts, now) =>
+      kit.lastToFree(
+        counts.map((c) => ({ ...c, bucket: { ...c.bucket, limit: c.bucket.limit + 1 } })),
+        now,
+      ),
+    ),
+    mutant("bucketState", "reports one hit more left", (bucket, after) => {
+      const state = kit.bucketState(bucket, after);
+      return { ...state, remaining: state.remaining + 1 };
+    }),
+    mutant("counterState", "keeps a hit a millisecond past its window", (counter, bucket, now) =>
+      kit.counterState(counter, { ...bucket, windowMs: bucket.windowMs + 1 }, now),
+    ),
+    mutant("withHit", "keeps small limits in fixed windows", (counter, bucket, now) =>
+      kit.withHit(counter, { ...bucket, limit: kit.LOG_LIMIT + 1 }, now),
+    ),
+    mutant("counterExpiresAt", "lets a counter go when its oldest hit leaves", (counter, bucket) =>
+      "log" in counter
+        ? Math.min(...counter.log) + bucket.windowMs
+        : kit.counterExpiresAt(counter, bucket),
+    ),
+    mutant("challengeKeptUntil", "drops an expired code at its expiry", (c) => c.expiresAt),
+    mutant("mayReplace", "replaces an expired code", (current, ifHash, now) =>
+      kit.mayReplace(current && { ...current, expiresAt: Number.POSITIVE_INFINITY }, ifHash, now),
+    ),
+    mutant("canAdvance", "lets a failed message move on", (from, to) =>
+      from === "failed" ? to !== "failed" : kit.canAdvance(from, to),
+    ),
+    mutant("judgeAttempt", "reports one guess more left", (input) => {
+      const judged = kit.judgeAttempt(input);
+      return judged.result.outcome === "mismatch"
+        ? { ...judged, result: { ...judged.result, attemptsLeft: judged.result.attemptsLeft + 1 } }
+        : judged;
+    }),
+  ];
+
+  /** `databaseStore` over a fresh copy of the store kit, `broken` swapped in when given. */
+  async function databaseStoreOver(broken?: Mutant): Promise<typeof databaseStore> {
+    vi.resetModules();
+    vi.doMock("@waotp/core/store-kit", async (importOriginal) => {
+      const real = await importOriginal<Kit>();
+      return broken === undefined ? real : { ...real, [broken.rule]: broken.with };
+    });
+    try {
+      return (await import("./db-store.js")).databaseStore;
+    } finally {
+      vi.doUnmock("@waotp/core/store-kit");
+    }
+  }
+
+  const harnessOf = (create: typeof databaseStore) => async (): Promise<StoreHarness> => {
+    const db = { user: [], session: [], account: [], verification: [], waotpRecord: [] };
+    const { adapter, full } = fillable(await adapterOf(db));
+    return { store: create(adapter), exhaust: full };
+  };
+
+  async function firstFailing(create: () => Promise<StoreHarness>): Promise<string | undefined> {
+    for (const storeCheck of storeChecks) {
+      try {
+        await runStoreCheck(storeCheck, create);
+      } catch {
+        return `${storeCheck.group}: ${storeCheck.name}`;
+      }
+    }
+    return undefined;
+  }
+
+  it("passes the store over an unbroken copy, loaded the same way", async () => {
+    expect(await firstFailing(harnessOf(await databaseStoreOver()))).toBeUndefined();
+  }, 60_000);
+
+  it.each(mutants.map((m) => [m.rule, m.breaks, m] as const))(
+    "catches %s broken: %s",
+    async (_rule, _breaks, broken) => {
+      expect(await firstFailing(harnessOf(await databaseStoreOver(broken)))).toBeDefined();
+    },
+    60_000,
+  );
+
+  it("breaks every rule the store calls", async () => {
+    const source = await readFile(new URL("./db-store.ts", import.meta.url), "utf8");
+    const list = /import \{([^}]*)\} from "@waotp\/core\/store-kit"/.exec(source)?.[1] ?? "";
+    const rules = list
+      .split(",")
+      .map((name) => name.trim())
+      .filter((name) => name !== "" && !name.startsWith("type ") && name !== "constantTimeEqual");
+    expect(rules).toEqual(
+      expect.arrayContaining(["blockingBudget", "isSpared", "retryAfter", "withoutHit"]),
+    );
+    const broken = new Set<string>(mutants.map((m) => m.rule));
+    expect(rules.filter((name) => !broken.has(name))).toEqual([]);
   });
 });

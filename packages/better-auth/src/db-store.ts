@@ -1,13 +1,25 @@
 import {
   type AttemptResult,
   type Bucket,
+  type BucketCount,
+  type BucketState,
+  blockingBudget,
+  bucketState,
   type ChallengeRecord,
   type Counter,
+  type CounterState,
   canAdvance,
+  challengeKeptUntil,
   constantTimeEqual,
   counterExpiresAt,
   counterState,
   type DeliveryRecord,
+  type FailureBucket,
+  isSpared,
+  judgeAttempt,
+  lastToFree,
+  mayReplace,
+  retryAfter,
   type Store,
   withHit,
   withoutHit,
@@ -55,15 +67,34 @@ export interface DatabaseStoreOptions {
 /** The plugin's own table: one row per record, `key` unique. */
 export const RECORD_MODEL = "waotpRecord";
 const MODEL = RECORD_MODEL;
-const EXPIRED_GRACE_MS = 10 * 60_000;
+
+/** A stored code; a matched one is kept, marked used, until its row expires. */
+type StoredChallenge = ChallengeRecord & { used?: true };
+
+/** The pending challenge of a row: none when there is no row or its code was used. */
+const pending = (entry: Entry<StoredChallenge> | null): ChallengeRecord | undefined =>
+  entry === null || entry.value.used ? undefined : entry.value;
 
 /**
  * A `Store` in better-auth's own database, in the plugin's `waotpRecord` table: no other service to
  * run. Each record is one row under a unique key, changed only by compare-and-set (an update that
  * matches the row's previous value), so writers in several processes never both win; writers in
- * one process also queue per record. Operations that touch two records
- * (an attempt, a send across several limits) reserve first and give back on the way out, so a limit
- * is never exceeded, only briefly held.
+ * one process also queue per record. Its decisions are the core's store rules
+ * (`@waotp/core/store-kit`), and it passes the core's conformance suite.
+ *
+ * **Atomic per record, not across records.** better-auth's adapter has no transaction over several
+ * rows, so a call that touches several records (a guess: the code and each failure budget; a send:
+ * each of its limits) runs as single-record steps. It holds a hit in every bucket first and gives
+ * back, on the way out, what did not count. With several processes, or concurrent requests in one:
+ * - a limit is never exceeded: a hit is counted in the same step that checks the limit;
+ * - a request near a limit can be refused for a hit that another request holds for a moment and
+ *   then gives back: a refusal too many, never a guess or a send too many;
+ * - a process that dies between a hold and its give-back leaves that hit counted until its window
+ *   ends, so the limit errs toward refusing;
+ * - a record that many writers change at once is retried, and after `maxRetries` the call fails
+ *   (`STORE_UNAVAILABLE`).
+ *
+ * Where that is not enough, use the Redis store (`@waotp/core/redis`): each of its calls is atomic.
  */
 export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOptions = {}): Store {
   const maxRetries = options.maxRetries ?? 60;
@@ -165,23 +196,29 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
 
   const counterKey = (key: string) => `b:${key}`;
 
-  /** Counts a hit if the bucket has room (or regardless, with `force`). */
+  /**
+   * Counts a hit if the bucket has room (or regardless, with `force`), in one step on its record.
+   * Says how the counter stood before the hit and after it, or how long until it has room.
+   */
   function countIn(bucket: Bucket, now: number, force = false) {
-    return mutate<Counter, { ok: boolean; count: number; freeAt: number }>(
-      counterKey(bucket.key),
-      now,
-      (entry) => {
-        const { count } = counterState(entry?.value, bucket, now);
-        if (count >= bucket.limit && !force)
-          return { result: { ok: false, ...counterState(entry?.value, bucket, now) } };
-        const counter = withHit(entry?.value, bucket, now);
-        const after = counterState(counter, bucket, now);
-        return {
-          next: { value: counter, expiresAt: counterExpiresAt(counter, bucket) },
-          result: { ok: true, count: after.count, freeAt: after.freeAt },
-        };
-      },
-    );
+    type Counted =
+      | { ok: true; before: CounterState; after: CounterState }
+      | { ok: false; retryAfterMs: number };
+    return mutate<Counter, Counted>(counterKey(bucket.key), now, (entry) => {
+      const { count, freeAt } = counterState(entry?.value, bucket, now);
+      const retryAfterMs = retryAfter(bucket, { count, freeAt }, now);
+      if (retryAfterMs !== undefined && !force) return { result: { ok: false, retryAfterMs } };
+      const counter = withHit(entry?.value, bucket, now);
+      const after = counterState(counter, bucket, now);
+      return {
+        next: { value: counter, expiresAt: counterExpiresAt(counter, bucket) },
+        result: {
+          ok: true,
+          before: { count, freeAt },
+          after: { count: after.count, freeAt: after.freeAt },
+        },
+      };
+    });
   }
 
   function giveBack(bucket: Bucket, now: number) {
@@ -197,80 +234,79 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
     });
   }
 
-  async function peek(bucket: Bucket, now: number) {
+  async function peek<B extends Bucket>(bucket: B, now: number): Promise<BucketCount<B>> {
     const { entry } = await read<Counter>(counterKey(bucket.key), now);
-    return counterState(entry?.value, bucket, now);
+    const { count, freeAt } = counterState(entry?.value, bucket, now);
+    return { bucket, count, freeAt };
+  }
+
+  /** Each bucket as it stands, read one after another: one record each, no snapshot of them all. */
+  async function peekAll<B extends Bucket>(buckets: readonly B[], now: number) {
+    const counts: BucketCount<B>[] = [];
+    for (const bucket of buckets) counts.push(await peek(bucket, now));
+    return counts;
   }
 
   return {
     putChallenge(key, challenge, now, ifHash) {
-      return mutate<ChallengeRecord & { used?: true }, boolean>(`c:${key}`, now, (entry) => {
-        const live = entry !== null && entry.value.expiresAt > now && !entry.value.used;
-        if (ifHash !== undefined && !(live && constantTimeEqual(entry.value.hash, ifHash))) {
-          return { result: false };
-        }
-        // The row outlives the code a little, so a late guess hears EXPIRED, not NO_PENDING_CODE.
-        const expiresAt = challenge.expiresAt + EXPIRED_GRACE_MS;
-        return { next: { value: { ...challenge }, expiresAt }, result: true };
+      return mutate<StoredChallenge, boolean>(`c:${key}`, now, (entry) => {
+        if (!mayReplace(pending(entry), ifHash, now)) return { result: false };
+        // The row outlives the code by its grace, so a late guess hears EXPIRED, not NO_PENDING_CODE.
+        const next = { value: { ...challenge }, expiresAt: challengeKeptUntil(challenge) };
+        return { next, result: true };
       });
     },
 
     async attempt({ key, hash, now, failures = [] }): Promise<AttemptResult> {
-      type Stored = ChallengeRecord & { used?: true };
-      const current = (await read<Stored>(`c:${key}`, now)).entry?.value;
-      const fresh = current !== undefined && !current.used && current.attempts === 0;
+      // Read apart from the step that judges: only to know whether a budget spares this guess.
+      const first = pending((await read<StoredChallenge>(`c:${key}`, now)).entry);
       // Hold a guess in every budget first, so concurrent guesses can never overdraw one. A full
       // budget that spares a fresh code's first guess is counted in all the same.
-      const held: Bucket[] = [];
-      let budgetLeft = Number.POSITIVE_INFINITY;
-      let spared: { key: string; freeAt: number } | undefined;
+      const held: BucketCount<FailureBucket>[] = [];
       let result: AttemptResult = { outcome: "missing" };
       try {
         for (const bucket of failures) {
-          const spare = bucket.sparesFirstGuess === true && fresh;
-          const hold = await countIn(bucket, now, spare);
+          const hold = await countIn(bucket, now, isSpared(bucket, first, now));
           if (!hold.ok) {
-            result = { outcome: "blocked", key: bucket.key, retryAfterMs: hold.freeAt - now };
+            // Full: give back what this guess holds, then name the full budget that frees up last.
+            for (const done of held.splice(0)) await giveBack(done.bucket, now);
+            const full = blockingBudget(await peekAll(failures, now), first, now);
+            result = {
+              outcome: "blocked",
+              ...(full ?? { key: bucket.key, retryAfterMs: hold.retryAfterMs }),
+            };
             return result;
           }
-          held.push(bucket);
-          if (hold.count > bucket.limit) spared = { key: bucket.key, freeAt: hold.freeAt };
-          budgetLeft = Math.min(budgetLeft, Math.max(0, bucket.limit - hold.count));
+          held.push({ bucket, ...hold.before });
         }
-        // Every outcome that judges the guess is a write (a counted miss, or the code marked used),
-        // so a database that refuses writes refuses the guess unjudged, whether right or wrong.
-        result = await mutate<Stored, AttemptResult>(`c:${key}`, now, (entry) => {
-          if (entry === null || entry.value.used) return { result: { outcome: "missing" } };
-          const challenge = entry.value;
-          if (challenge.expiresAt <= now) return { next: null, result: { outcome: "expired" } };
-          if (challenge.attempts >= challenge.maxAttempts) return { result: { outcome: "locked" } };
-          // Spared as a first guess, but another guess got there first: the budget is full.
-          if (spared !== undefined && challenge.attempts > 0) {
-            const retryAfterMs = spared.freeAt - now;
-            return { result: { outcome: "blocked", key: spared.key, retryAfterMs } };
+        // Judged on the budgets as they stood before this guess. Every outcome that judges the
+        // guess is a write (a counted miss, or the code marked used), so a database that refuses
+        // writes refuses the guess unjudged, whether right or wrong.
+        result = await mutate<StoredChallenge, AttemptResult>(`c:${key}`, now, (entry) => {
+          const challenge = pending(entry);
+          const { result: judged, effect } = judgeAttempt({
+            challenge,
+            budgets: held,
+            matched: challenge !== undefined && constantTimeEqual(challenge.hash, hash),
+            now,
+          });
+          if (entry === null || challenge === undefined || effect === "none") {
+            return { result: judged };
           }
-          if (constantTimeEqual(challenge.hash, hash)) {
-            // Kept as used until it expires (no delete, which a full database would still allow).
-            const used = { ...challenge, used: true as const };
-            return {
-              next: { value: used, expiresAt: entry.expiresAt },
-              result: { outcome: "match" },
-            };
-          }
-          const attempts = challenge.attempts + 1;
-          return {
-            next: { value: { ...challenge, attempts }, expiresAt: entry.expiresAt },
-            result: { outcome: "mismatch", attemptsLeft: challenge.maxAttempts - attempts },
-          };
+          if (effect === "forget") return { next: null, result: judged };
+          // A matched code is kept, marked used, until its row expires: a write, not a delete,
+          // which a full database would still allow.
+          const value =
+            effect === "consume"
+              ? { ...challenge, used: true as const }
+              : { ...challenge, attempts: challenge.attempts + 1 };
+          return { next: { value, expiresAt: entry.expiresAt }, result: judged };
         });
       } finally {
         // A hold that did not become a counted miss goes back, error or not.
         if (result.outcome !== "mismatch") {
-          for (const bucket of held) await giveBack(bucket, now);
+          for (const done of held) await giveBack(done.bucket, now);
         }
-      }
-      if (result.outcome === "mismatch") {
-        return { outcome: "mismatch", attemptsLeft: Math.min(result.attemptsLeft, budgetLeft) };
       }
       return result;
     },
@@ -278,22 +314,13 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
     async take(buckets, now) {
       // Read every bucket before counting in any: a send refused by one limit must not hold the
       // others (a phone's cooldown) even for a moment, or refused requests would block other people's.
-      let full: { key: string; retryAfterMs: number } | undefined;
-      for (const bucket of buckets) {
-        const state = await peek(bucket, now);
-        if (state.count >= bucket.limit) {
-          const retryAfterMs = state.count === 0 ? bucket.windowMs : state.freeAt - now;
-          if (full === undefined || retryAfterMs > full.retryAfterMs)
-            full = { key: bucket.key, retryAfterMs };
-        }
-      }
+      const full = lastToFree(await peekAll(buckets, now), now);
       if (full !== undefined) return { ok: false, ...full };
       const counted: Bucket[] = [];
-      const states = [];
+      const states: BucketState[] = [];
       for (const bucket of buckets) {
         if (bucket.peek) {
-          const state = await peek(bucket, now);
-          states.push({ remaining: bucket.limit - state.count, resetAt: state.freeAt });
+          states.push(bucketState(bucket, await peek(bucket, now)));
           continue;
         }
         let held: Awaited<ReturnType<typeof countIn>>;
@@ -306,10 +333,10 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
         if (!held.ok) {
           // Another send filled it meanwhile: give back what this one took.
           for (const done of counted) await giveBack(done, now);
-          return { ok: false, key: bucket.key, retryAfterMs: Math.max(1, held.freeAt - now) };
+          return { ok: false, key: bucket.key, retryAfterMs: held.retryAfterMs };
         }
         counted.push(bucket);
-        states.push({ remaining: bucket.limit - held.count, resetAt: held.freeAt });
+        states.push(bucketState(bucket, held.after));
       }
       return { ok: true, buckets: states };
     },

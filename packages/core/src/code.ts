@@ -1,5 +1,4 @@
 import { createHash, createHmac, randomInt, timingSafeEqual } from "node:crypto";
-import { OtpError } from "./errors.js";
 
 /** Returns a uniformly random integer in `[0, max)`. Injected so tests can fix the codes. */
 export type RandomInt = (max: number) => number;
@@ -44,18 +43,4 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export function secretMatches(given: string, expected: string): boolean {
   const digest = (value: string) => createHash("sha256").update(value).digest();
   return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** The shortest webhook secret any adapter accepts: the URL's secret is all that guards the route. */
-export const MIN_WEBHOOK_SECRET_LENGTH = 16;
-
-/** Throws `CONFIG_INVALID` unless `value` (when given) is a string of at least 16 characters. */
-export function assertWebhookSecret(value: unknown, name = "webhookSecret"): void {
-  if (value === undefined) return;
-  if (typeof value !== "string" || value.length < MIN_WEBHOOK_SECRET_LENGTH) {
-    throw new OtpError(
-      "CONFIG_INVALID",
-      `\`${name}\` must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (openssl rand -hex 16).`,
-    );
-  }
 }

@@ -1,6 +1,7 @@
 /**
  * Stable error codes of `@waotp/core`, each with the HTTP status an adapter should answer with.
- * Callers switch on `error.code`; messages are for people and may change.
+ * Callers switch on `error.code`; messages are for people and may change. `HTTP_ERRORS` (in
+ * `http-errors.ts`) is the full table adapters answer from, with these statuses.
  */
 export const ERROR_CODES = {
   /** Options given to a factory are missing or out of range. */

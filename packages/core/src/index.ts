@@ -1,30 +1,26 @@
 export type { Channel, ChannelSendResult, OtpMessage } from "./channel.js";
+export type { RandomInt } from "./code.js";
 export {
+  assertPurpose,
   assertWebhookSecret,
-  constantTimeEqual,
-  generateCode,
-  hashCode,
-  MIN_WEBHOOK_SECRET_LENGTH,
-  type RandomInt,
-  secretMatches,
-} from "./code.js";
-export {
-  canAdvance,
-  DELIVERY_STATUSES,
-  type DeliveryStatus,
-  type DeliveryUpdate,
-  isFailed,
-  isFinal,
-} from "./delivery-status.js";
-export {
-  ERROR_CODES,
-  type ErrorCode,
-  VERIFY_FAILURE_STATUS,
-  type VerifyFailureReason,
-} from "./error-codes.js";
+  secretBytes,
+  webhookSecretMatches,
+} from "./config-rules.js";
+export { type DeliveryStatus, type DeliveryUpdate, isFinal } from "./delivery-status.js";
+export { ERROR_CODES, type ErrorCode, type VerifyFailureReason } from "./error-codes.js";
 export { isOtpError, OtpError, type OtpErrorOptions } from "./errors.js";
 export type { LimitName, OnEvent, OtpEvent, OtpEventType } from "./events.js";
-export { ipKey } from "./ip.js";
+export {
+  deliveryStatusAnswer,
+  errorAnswer,
+  type HttpAnswer,
+  type HttpErrorBody,
+  type HttpOk,
+  type PublicDeliveryStatus,
+  thrownAnswer,
+  verifyFailureAnswer,
+} from "./http.js";
+export { HTTP_ERRORS, type HttpErrorCode, type HttpErrorInfo } from "./http-errors.js";
 export {
   authenticationTemplateBody,
   type OneMsgChannel,
@@ -32,25 +28,12 @@ export {
   type OneMsgTemplate,
   oneMsg,
 } from "./one-msg/channel.js";
-export {
-  createOneMsgClient,
-  DEFAULT_BASE_URL,
-  type OneMsgClient,
-  type OneMsgClientOptions,
-  type RetryOptions,
-} from "./one-msg/client.js";
-export {
-  type OneMsgEnv,
-  type OneMsgEnvSettings,
-  oneMsgOptionsFromEnv,
-  readOneMsgEnv,
-} from "./one-msg/env.js";
+export type { OneMsgClientOptions, RetryOptions } from "./one-msg/client.js";
+export { type OneMsgEnv, type OneMsgEnvSettings, oneMsgOptionsFromEnv } from "./one-msg/env.js";
 export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";
-export { readDeliveryEntry, readOneMsgWebhook } from "./one-msg/webhook.js";
 export {
   addWebhook,
   getWebhooks,
-  MAX_WEBHOOKS,
   removeWebhook,
   type WebhookChange,
   type WebhookEntry,
@@ -81,20 +64,8 @@ export {
   CLIENT_ID_MAX_AGE_SECONDS,
   isClientId,
   newClientId,
-  type PublicVerifyFailure,
-  publicStatus,
-  publicVerifyFailure,
   type VerifyFailureDetail,
 } from "./public.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./store/memory.js";
-export type {
-  AttemptInput,
-  AttemptResult,
-  Bucket,
-  BucketState,
-  ChallengeRecord,
-  DeliveryRecord,
-  FailureBucket,
-  Store,
-  TakeResult,
-} from "./store/types.js";
+// A store's parts and helpers are in `@waotp/core/store-kit`.
+export type { Store } from "./store/types.js";

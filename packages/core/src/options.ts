@@ -6,6 +6,7 @@
 import { getCountries, getCountryCallingCode } from "libphonenumber-js/max";
 import type { Channel } from "./channel.js";
 import { cryptoRandomInt, type RandomInt } from "./code.js";
+import { assertPurpose, secretBytes } from "./config-rules.js";
 import { OtpError } from "./errors.js";
 import type { OnEvent } from "./events.js";
 import type { CountryCode } from "./phone.js";
@@ -158,9 +159,6 @@ export interface ResolvedOptions {
   random: RandomInt;
 }
 
-export const MIN_SECRET_BYTES = 32;
-const PURPOSE = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
-
 /** Checks and completes the options of `createOtp`; every problem is a `CONFIG_INVALID` error. */
 export function resolveOptions(options: OtpOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) {
@@ -175,11 +173,9 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
       ? undefined
       : { cooldownSeconds: 60, max: 5, windowSeconds: 600, ...limits.sendsPerPhone };
   const defaultPurpose = options.defaultPurpose ?? "login";
-  if (!PURPOSE.test(defaultPurpose)) {
-    throw configError("`defaultPurpose` must be 1 to 32 letters, digits, '_', '.' or '-'.");
-  }
+  assertPurpose(defaultPurpose, "defaultPurpose");
   return {
-    key: secretKey(options.secret),
+    key: secretBytes(options.secret),
     channel: channel("channel", options.channel),
     store: options.store ?? memoryStore(),
     codeLength: integer("code.length", code.length ?? 6, 4, 10),
@@ -252,10 +248,6 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
   };
 }
 
-export function isPurpose(value: unknown): value is string {
-  return typeof value === "string" && PURPOSE.test(value);
-}
-
 function channel(name: string, value: unknown): Channel {
   if (typeof (value as Partial<Channel> | undefined)?.send !== "function") {
     throw configError(
@@ -263,23 +255,6 @@ function channel(name: string, value: unknown): Channel {
     );
   }
   return value as Channel;
-}
-
-function secretKey(secret: unknown): Buffer {
-  const hint = "Generate one with `openssl rand -hex 32` and keep it in an environment variable.";
-  if (secret === undefined || secret === null || secret === "") {
-    throw configError(`\`secret\` is required: at least ${MIN_SECRET_BYTES} bytes. ${hint}`);
-  }
-  let key: Buffer;
-  if (typeof secret === "string") key = Buffer.from(secret, "utf8");
-  else if (secret instanceof Uint8Array) key = Buffer.from(secret);
-  else throw configError(`\`secret\` must be a string or a Uint8Array. ${hint}`);
-  if (key.length < MIN_SECRET_BYTES) {
-    throw configError(
-      `\`secret\` is too short: ${key.length} bytes, at least ${MIN_SECRET_BYTES} needed. ${hint}`,
-    );
-  }
-  return key;
 }
 
 function windowLimit(

@@ -20,7 +20,10 @@ export interface PublicVerifyFailure {
   retryAfter?: number;
 }
 
-/** What a client is told about a failed verification (see `VerifyFailureDetail`). */
+/**
+ * What a client is told about a failed verification (see `VerifyFailureDetail`). Adapters send it
+ * through `verifyFailureAnswer`, which adds the message and headers of the HTTP contract.
+ */
 export function publicVerifyFailure(
   result: Extract<VerifyResult, { ok: false }>,
   detail: VerifyFailureDetail = "generic",

@@ -1,20 +1,36 @@
 /**
- * `@waotp/core/store-kit`: what an author of a `Store` needs beyond the interface. The counter
- * helpers keep a rate-limit bucket the way every waotp store does (a sliding log up to
- * `LOG_LIMIT` hits per window, fixed windows above), `canAdvance` is the delivery-state rule, and
- * `constantTimeEqual` compares stored hashes. Run the shared conformance suite,
- * `@waotp/core/testing/store-suite`, against a new store.
+ * `@waotp/core/store-kit`: what an author of a `Store` needs beyond the interface. The store rules
+ * decide every call the way each waotp store does: keep a bucket's counter (`counterState`,
+ * `withHit`, `withoutHit`, `counterExpiresAt`), decide whether a call may count in its buckets
+ * (`lastToFree`, `retryAfter`) and report them (`bucketState`), judge a guess (`judgeAttempt`),
+ * keep an expired code for `EXPIRED_GRACE_MS`, guard a conditional put (`mayReplace`) and move a
+ * delivery forward (`canAdvance`). A store keeps the records and makes each call atomic. Run the
+ * conformance suite, `@waotp/core/testing/store-suite`, against a new store.
  */
 export { constantTimeEqual } from "./code.js";
-export { canAdvance } from "./delivery-status.js";
 export {
+  type AttemptEffect,
+  type AttemptJudgement,
+  type BucketCount,
+  blockingBudget,
+  bucketState,
   type Counter,
+  type CounterState,
+  canAdvance,
+  challengeKeptUntil,
   counterExpiresAt,
   counterState,
+  EXPIRED_GRACE_MS,
+  type FullBucket,
+  isSpared,
+  judgeAttempt,
   LOG_LIMIT,
+  lastToFree,
+  mayReplace,
+  retryAfter,
   withHit,
   withoutHit,
-} from "./store/counter.js";
+} from "./store/rules.js";
 export type {
   AttemptInput,
   AttemptResult,

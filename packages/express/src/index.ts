@@ -1,4 +1,3 @@
-export { HTTP_ERROR_CODES, type HttpErrorCode } from "./error-codes.js";
 export { type ErrorBody, type ErrorHandlerOptions, otpErrorHandler } from "./errors.js";
 export { type RequireOtpOptions, requireOtp } from "./require-otp.js";
 export { type OtpRouterOptions, otpRouter } from "./router.js";

@@ -1,6 +1,6 @@
-import { OtpError } from "@waotp/core";
+import { assertPurpose, errorAnswer, OtpError } from "@waotp/core";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { sendHttpError } from "./errors.js";
+import { sendAnswer } from "./errors.js";
 import { type Verification, type VerifiedState, verifiedState } from "./verified-state.js";
 
 export interface RequireOtpOptions {
@@ -40,6 +40,7 @@ const CLOCK_SKEW_MS = 60_000;
  */
 export function requireOtp(options: RequireOtpOptions = {}): RequestHandler {
   const purpose = options.purpose ?? "step-up";
+  assertPurpose(purpose);
   const maxAgeSeconds = options.maxAgeSeconds ?? 300;
   if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 1) {
     throw new OtpError(
@@ -55,6 +56,7 @@ export function requireOtp(options: RequireOtpOptions = {}): RequestHandler {
   }
   const state =
     options.state ?? verifiedState(options.secret === undefined ? {} : { secret: options.secret });
+  const required = errorAnswer("STEP_UP_REQUIRED", { purpose, maxAgeSeconds });
 
   async function passes(req: Request, verification: Verification | undefined): Promise<boolean> {
     if (verification === undefined) return false;
@@ -74,15 +76,7 @@ export function requireOtp(options: RequireOtpOptions = {}): RequestHandler {
         return next();
       }
       if (options.onRequired) return options.onRequired(req, res, next);
-      sendHttpError(
-        res,
-        "STEP_UP_REQUIRED",
-        `Verify your phone again (purpose "${purpose}") to continue.`,
-        {
-          purpose,
-          maxAgeSeconds,
-        },
-      );
+      sendAnswer(res, required);
     })().catch(next);
   };
 }

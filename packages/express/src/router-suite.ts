@@ -4,11 +4,15 @@
  */
 import {
   createOtp,
+  errorAnswer,
+  type HttpAnswer,
   memoryStore,
   OtpError,
   type OtpEvent,
   type OtpOptions,
   type Store,
+  thrownAnswer,
+  verifyFailureAnswer,
 } from "@waotp/core";
 import { createTestChannel } from "@waotp/core/testing";
 import type { Express } from "express";
@@ -18,6 +22,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { otpErrorHandler } from "./errors.js";
 import { requireOtp } from "./require-otp.js";
 import { type OtpRouterOptions, otpRouter } from "./router.js";
+import { verifiedState } from "./verified-state.js";
 
 type ExpressFactory = (() => Express) & { json: (options?: unknown) => unknown };
 
@@ -683,6 +688,11 @@ export function describeRouter(name: string, express: ExpressFactory) {
         expect(() => requireOtp({ secret: SECRET, maxAgeSeconds: 0, anyPhone: true })).toThrow(
           /maxAgeSeconds/,
         );
+        // A purpose no code can have would lock the route for good: refused up front, as the core would.
+        expect(() => requireOtp({ secret: SECRET, anyPhone: true, purpose: "step up" })).toThrow(
+          /`purpose` must be 1 to 32/,
+        );
+        expect(() => verifiedState({ secret: "too short" })).toThrow(/at least 32 bytes/);
       });
 
       it("marks the cookie Secure on HTTPS", async () => {
@@ -751,6 +761,63 @@ export function describeRouter(name: string, express: ExpressFactory) {
         expect(res.body.error.code).toBe("CONFIG_INVALID");
         const code = channel.lastCode(PHONE) as string;
         expect((await otp.verify({ phone: PHONE, code })).ok).toBe(true);
+      });
+    });
+
+    describe("the core's HTTP contract", () => {
+      it("is what every failure answers: its status, body and Retry-After", async () => {
+        const { server, channel, otp } = app();
+        const seen = async (pending: request.Test) => {
+          const res = await pending;
+          return { status: res.status, body: res.body, retryAfter: res.headers["retry-after"] };
+        };
+        const expected = (answer: HttpAnswer) => ({
+          status: answer.status,
+          body: answer.body,
+          retryAfter: answer.headers["Retry-After"],
+        });
+        const raw = (body: string, type = "application/json") =>
+          request(server).post("/otp/send").set("content-type", type).send(body);
+        const cases: [request.Test, HttpAnswer][] = [
+          [request(server).post("/otp/send"), errorAnswer("UNSUPPORTED_MEDIA_TYPE")],
+          [raw("{not json"), errorAnswer("INVALID_JSON")],
+          [raw("[1]"), errorAnswer("INVALID_BODY")],
+          [raw(JSON.stringify({ phone: "1".repeat(5000) })), errorAnswer("PAYLOAD_TOO_LARGE")],
+          [
+            verify(server, { phone: PHONE, code: "123456" }),
+            verifyFailureAnswer({ ok: false, reason: "NO_PENDING_CODE" }),
+          ],
+          [
+            request(server)
+              .post("/otp/webhook/not-the-secret")
+              .set("content-type", "application/json")
+              .send("{}"),
+            errorAnswer("UNAUTHORIZED"),
+          ],
+          [request(server).get("/otp/status/wamid.none"), errorAnswer("NOT_FOUND")],
+          [
+            request(server).get("/protected"),
+            errorAnswer("STEP_UP_REQUIRED", { purpose: "step-up", maxAgeSeconds: 300 }),
+          ],
+          [request(server).get("/bug"), thrownAnswer(new Error("internal detail"))],
+          [request(server).get("/teapot"), thrownAnswer({ status: 418 })],
+        ];
+        for (const [pending, answer] of cases)
+          expect(await seen(pending)).toEqual(expected(answer));
+
+        channel.failNext(new Error("1MSG refused token tok_123"));
+        expect(await seen(send(server))).toEqual(
+          expected(thrownAnswer(new OtpError("SEND_FAILED", "1MSG refused token tok_123"))),
+        );
+        // A refused send: the router answers what the core's contract makes of the engine's error.
+        expect((await send(server, { phone: "+14155550102" })).status).toBe(200);
+        let refused: unknown;
+        await otp.send({ phone: "+14155550102" }).catch((error: unknown) => {
+          refused = error;
+        });
+        expect(await seen(send(server, { phone: "+14155550102" }))).toEqual(
+          expected(thrownAnswer(refused)),
+        );
       });
     });
 

@@ -1,18 +1,17 @@
 import {
   assertWebhookSecret,
-  CLIENT_ID_MAX_AGE_SECONDS,
-  isClientId,
-  newClientId,
+  deliveryStatusAnswer,
+  errorAnswer,
   type Otp,
-  publicStatus,
-  publicVerifyFailure,
-  secretMatches,
   type VerifyFailureDetail,
   type VerifyResult,
+  verifyFailureAnswer,
+  webhookSecretMatches,
 } from "@waotp/core";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import { type ErrorHandlerOptions, otpErrorHandler, sendError, sendHttpError } from "./errors.js";
-import { readCookie, type VerifiedState, verifiedState } from "./verified-state.js";
+import { clientCookie } from "./client-cookie.js";
+import { type ErrorHandlerOptions, otpErrorHandler, sendAnswer } from "./errors.js";
+import { type VerifiedState, verifiedState } from "./verified-state.js";
 
 export interface OtpRouterOptions extends ErrorHandlerOptions {
   /**
@@ -65,37 +64,10 @@ const WEBHOOK_BODY_LIMIT = 256 * 1024;
 export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   const state =
     options.state ?? verifiedState(options.secret === undefined ? {} : { secret: options.secret });
-  const clientIp = options.clientIp ?? ((req: Request) => req.ip);
-  const cookieName = options.clientCookie ?? "waotp_client";
-  /**
-   * Who is asking, as the core sees it: the browser's id from its cookie. A send gives a browser
-   * without one a new id; a verify only reads it.
-   */
-  // On HTTPS the cookie takes the __Host- prefix: no sibling subdomain can set or overwrite it.
-  const cookieOf = (req: Request) => (req.secure ? `__Host-${cookieName}` : String(cookieName));
-  const setClient = (req: Request, res: Response, client: string) =>
-    res.cookie(cookieOf(req), client, {
-      httpOnly: true,
-      sameSite: "lax",
-      secure: req.secure,
-      path: "/",
-      maxAge: CLIENT_ID_MAX_AGE_SECONDS * 1000,
-    });
-  /**
-   * Who is asking, as the core sees it: the browser's id from its cookie. A send gives a browser
-   * without one a new id; a verify only reads it.
-   */
-  const requester = (req: Request, res?: Response) => {
-    const ip = clientIp(req) ?? null;
-    if (cookieName === false) return { ip };
-    let client = readCookie(req.headers.cookie, cookieOf(req));
-    if (!isClientId(client)) client = undefined;
-    if (client === undefined && res !== undefined) {
-      client = newClientId();
-      setClient(req, res, client);
-    }
-    return client === undefined ? { ip } : { ip, client };
-  };
+  const browser = clientCookie(
+    options.clientCookie ?? "waotp_client",
+    options.clientIp ?? ((req: Request) => req.ip),
+  );
   const { webhookSecret } = options;
   assertWebhookSecret(webhookSecret);
 
@@ -113,7 +85,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
       const result = await otp.send({
         phone: body.phone as string,
         ...(body.purpose === undefined ? {} : { purpose: body.purpose as string }),
-        ...requester(req, res),
+        ...browser.requester(req, res),
         ...(key === undefined ? {} : { idempotencyKey: key }),
       });
       res.json(result);
@@ -128,31 +100,22 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
       const purpose = body.purpose as string | undefined;
       // Before the code is used up: a verification that cannot be remembered must not consume it.
       state.assertReady?.(req);
-      const nextClient = cookieName === false ? undefined : newClientId();
+      const nextClient = browser.fresh();
       const result: VerifyResult = await otp.verify({
         phone: body.phone as string,
         code: body.code as string,
         ...(purpose === undefined ? {} : { purpose }),
-        ...requester(req),
+        ...browser.requester(req),
         // A sign-in gives the browser a new id: one planted before it never becomes known.
         ...(nextClient === undefined ? {} : { nextClient }),
       });
-      if (!result.ok) {
-        const { reason, status, ...fields } = publicVerifyFailure(result, verifyFailures);
-        const message =
-          verifyFailures === "generic" && reason === "INVALID_CODE"
-            ? GENERIC_FAILURE
-            : FAILURE_MESSAGES[reason];
-        return sendError(res, status, reason, message, fields);
-      }
+      if (!result.ok) return sendAnswer(res, verifyFailureAnswer(result, verifyFailures));
       const verified = { phone: result.phone, purpose: result.purpose };
       const allowed = await options.onVerified?.(verified, req, res);
       if (res.headersSent) return;
-      if (allowed === false) {
-        return sendHttpError(res, "VERIFICATION_REFUSED", "This account cannot sign in.");
-      }
+      if (allowed === false) return sendAnswer(res, errorAnswer("VERIFICATION_REFUSED"));
       await state.save(req, res, { ...verified, verifiedAt: Date.now() });
-      if (nextClient !== undefined) setClient(req, res, nextClient);
+      if (nextClient !== undefined) browser.set(req, res, nextClient);
       res.json({ verified: true, phone: result.phone });
     }),
   );
@@ -161,10 +124,8 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
     router.post(
       "/webhook/:secret",
       (req, res, next) => {
-        if (!secretMatches(String(req.params.secret ?? ""), webhookSecret)) {
-          return sendHttpError(res, "UNAUTHORIZED", "The webhook secret is wrong.");
-        }
-        next();
+        if (webhookSecretMatches(req.params.secret, webhookSecret)) return next();
+        sendAnswer(res, errorAnswer("UNAUTHORIZED"));
       },
       onlyJson(WEBHOOK_BODY_LIMIT),
       express.json({ limit: WEBHOOK_BODY_LIMIT, type: "application/json" }),
@@ -179,11 +140,9 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
     handle(async (req, res) => {
       // Only the browser that asked for the message learns about it, and only whether it arrived:
       // whether it was read, or why it failed, is for the server.
-      const { client } = requester(req);
-      const status = await otp.status(String(req.params.messageId), client ? { client } : {});
-      if (status === null)
-        return sendHttpError(res, "NOT_FOUND", "No message with this id is known.");
-      res.json(publicStatus(status));
+      const { client } = browser.requester(req);
+      const found = await otp.status(String(req.params.messageId), client ? { client } : {});
+      sendAnswer(res, deliveryStatusAnswer(found));
     }),
   );
 
@@ -191,26 +150,15 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   return router;
 }
 
-const GENERIC_FAILURE =
-  "The code is not right, or no longer valid. Check it, or ask for a new one.";
-
-const FAILURE_MESSAGES = {
-  INVALID_CODE: "The code is not right.",
-  EXPIRED: "The code has expired. Ask for a new one.",
-  TOO_MANY_ATTEMPTS: "Too many wrong codes. Ask for a new code later.",
-  NO_PENDING_CODE: "There is no code waiting for this number. Ask for a new one.",
-} as const;
-
 /**
  * Refuses bodies that are not JSON, and bodies over the limit by their declared length, which also
  * holds when an app-wide body parser already read them.
  */
 function onlyJson(limit: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!req.is("application/json")) {
-      sendHttpError(res, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
-    } else if (Number(req.get("content-length") ?? 0) > limit) {
-      sendHttpError(res, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+    if (!req.is("application/json")) sendAnswer(res, errorAnswer("UNSUPPORTED_MEDIA_TYPE"));
+    else if (Number(req.get("content-length") ?? 0) > limit) {
+      sendAnswer(res, errorAnswer("PAYLOAD_TOO_LARGE"));
     } else next();
   };
 }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { OtpError } from "@waotp/core";
+import { OtpError, secretBytes } from "@waotp/core";
 import type { Request, Response } from "express";
 
 /** A verification the app remembers: who proved which phone, for what, and when. */
@@ -52,7 +52,7 @@ function sessionOf(req: Request): Session | undefined {
  * otherwise in an HttpOnly, SameSite=Lax cookie signed with `secret` (Secure on HTTPS).
  */
 export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState {
-  const key = options.secret === undefined ? undefined : cookieKey(options.secret);
+  const key = options.secret === undefined ? undefined : secretBytes(options.secret);
   const prefix = options.cookieName ?? "waotp";
   const maxAge = options.maxAgeSeconds ?? 86_400;
   const cookieOf = (purpose: string) => `${prefix}_${purpose}`;
@@ -137,17 +137,6 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
       for (const name of names) res.clearCookie(name, { path: "/" });
     },
   };
-}
-
-function cookieKey(secret: string | Uint8Array): Buffer {
-  const key = typeof secret === "string" ? Buffer.from(secret, "utf8") : Buffer.from(secret);
-  if (key.length < 32) {
-    throw new OtpError(
-      "CONFIG_INVALID",
-      "The cookie `secret` must be at least 32 bytes (openssl rand -hex 32).",
-    );
-  }
-  return key;
 }
 
 function sign(key: Buffer, payload: string): string {

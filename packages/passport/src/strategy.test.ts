@@ -1,5 +1,14 @@
 import { createRequire } from "node:module";
-import { createOtp, memoryStore, type Otp, type OtpOptions, type Store } from "@waotp/core";
+import {
+  createOtp,
+  errorAnswer,
+  type HttpAnswer,
+  memoryStore,
+  type Otp,
+  type OtpOptions,
+  type Store,
+  verifyFailureAnswer,
+} from "@waotp/core";
 import { createTestChannel } from "@waotp/core/testing";
 import express, { type NextFunction, type Request, type Response } from "express";
 import session from "express-session";
@@ -85,10 +94,10 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     expect(res.body.user).toEqual({ id: "u1", phone: PHONE });
     expect((await agent.get("/me")).body.user).toEqual({ id: "u1", phone: PHONE });
     // Single use: the same code does not sign in twice.
-    expect((await request(t.app).post("/login").send({ phone: PHONE, code })).status).toBe(401);
+    expect((await request(t.app).post("/login").send({ phone: PHONE, code })).status).toBe(400);
   });
 
-  it("fails a wrong, an expired and a missing code with one 401 answer by default", async () => {
+  it("fails a wrong, an expired and a missing code with one 400 answer by default", async () => {
     let now = Date.now();
     const t = setup({ otp: { now: () => now } });
     const code = await t.code();
@@ -111,12 +120,12 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     );
     expect(answers[0].error).toEqual({
       reason: "INVALID_CODE",
-      message: "The code is not right, or no longer valid.",
-      status: 401,
+      message: "The code is not right, or no longer valid. Check it, or ask for a new one.",
+      status: 400,
     });
   });
 
-  it("fails a wrong code with 401 and tells the reason and the guesses left", async () => {
+  it("fails a wrong code with 400 and tells the reason and the guesses left", async () => {
     const t = setup({ strategy: { verifyFailures: "precise" } });
     const code = await t.code();
     expect(
@@ -125,11 +134,11 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
           .post("/login")
           .send({ phone: PHONE, code: wrong(code) })
       ).status,
-    ).toBe(401);
+    ).toBe(400);
     const res = await request(t.app)
       .post("/login-json")
       .send({ phone: PHONE, code: wrong(code) });
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ reason: "INVALID_CODE", attemptsLeft: 3 });
   });
 
@@ -141,11 +150,11 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
         .post("/login")
         .send({ phone: PHONE, code: wrong(code) });
     const dead = await request(t.app).post("/login-json").send({ phone: PHONE, code });
-    expect(dead.status).toBe(401);
+    expect(dead.status).toBe(400);
     expect(dead.body.error).toMatchObject({ reason: "INVALID_CODE" });
   });
 
-  it("locks out after too many wrong codes with 429 and Retry-After", async () => {
+  it("locks out after too many wrong codes with 429, and Retry-After 0: a new code helps at once", async () => {
     const t = setup({ strategy: { verifyFailures: "precise" } });
     const code = await t.code();
     for (let i = 0; i < 5; i++)
@@ -154,7 +163,7 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
         .send({ phone: PHONE, code: wrong(code) });
     const locked = await request(t.app).post("/login").send({ phone: PHONE, code });
     expect(locked.status).toBe(429);
-    expect(locked.headers["retry-after"]).toBeUndefined();
+    expect(locked.headers["retry-after"]).toBe("0");
     const told = await request(t.app).post("/login-json").send({ phone: PHONE, code });
     expect(told.body.error).toMatchObject({ reason: "TOO_MANY_ATTEMPTS", status: 429 });
   });
@@ -190,6 +199,36 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     expect(phone.body.error).toMatchObject({ reason: "INVALID_PHONE", status: 400 });
     const code = await request(t.app).post("/login-json").send({ phone: PHONE, code: "12ab56" });
     expect(code.body.error.reason).toBe("INVALID_INPUT");
+  });
+
+  it("fails as the core's HTTP contract says: its status, code, message and Retry-After", async () => {
+    const t = setup({
+      strategy: { verifyFailures: "precise", verify: async () => false as const },
+    });
+    const info = (answer: HttpAnswer) => {
+      const { code, message, ...fields } = answer.body.error;
+      return { reason: code, message, status: answer.status, ...fields };
+    };
+    const login = async (body: object) => {
+      const res = await request(t.app).post("/login-json").send(body);
+      return { status: res.status, error: res.body.error, retryAfter: res.headers["retry-after"] };
+    };
+    const expected = (answer: HttpAnswer) => ({
+      status: answer.status,
+      error: info(answer),
+      retryAfter: answer.headers["Retry-After"],
+    });
+    expect(await login({ phone: PHONE })).toEqual(expected(errorAnswer("INVALID_INPUT")));
+    expect(await login({ phone: PHONE, code: "123456" })).toEqual(
+      expected(verifyFailureAnswer({ ok: false, reason: "NO_PENDING_CODE" }, "precise")),
+    );
+    const code = await t.code();
+    expect(await login({ phone: PHONE, code: wrong(code) })).toEqual(
+      expected(
+        verifyFailureAnswer({ ok: false, reason: "INVALID_CODE", attemptsLeft: 4 }, "precise"),
+      ),
+    );
+    expect(await login({ phone: PHONE, code })).toEqual(expected(errorAnswer("USER_NOT_FOUND")));
   });
 
   it("turns a rejected promise from verify into a Passport error, with no unhandled rejection", async () => {
@@ -243,7 +282,7 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     const unknown = await request(t.app)
       .post("/login-json")
       .send({ phone: "+14155550103", code: await t.code("+14155550103") });
-    expect(unknown.body.error).toMatchObject({ reason: "USER_NOT_FOUND", status: 401 });
+    expect(unknown.body.error).toMatchObject({ reason: "USER_NOT_FOUND", status: 400 });
   });
 
   it("reports an error thrown by the app's own callback once, to Express", async () => {
@@ -287,7 +326,7 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     const loginCode = await t.code();
     expect(
       (await request(t.app).post("/login").send({ phone: PHONE, code: loginCode })).status,
-    ).toBe(401);
+    ).toBe(400);
     await t.otp.send({ phone: "+14155550102", purpose: "step-up" });
     const stepUp = t.channel.lastCode("+14155550102") as string;
     expect(
@@ -296,7 +335,7 @@ describe("WhatsAppOtpStrategy with real passport and express-session", () => {
     expect(() => setup({ strategy: { purpose: "step up" } })).toThrow(/purpose/);
   });
 
-  it("sends Retry-After with the phone's lockout, and none when only a new code helps", async () => {
+  it("sends Retry-After with the phone's lockout", async () => {
     const t = setup({ otp: { limits: { failuresPerPhone: { max: 1 } } } });
     const code = await t.code();
     await request(t.app)

@@ -1,35 +1,16 @@
-import {
-  isOtpError,
-  type Otp,
-  OtpError,
-  publicVerifyFailure,
-  type VerifyFailureDetail,
-  type VerifyFailureReason,
-} from "@waotp/core";
+import { assertPurpose, type Otp, type VerifyFailureDetail } from "@waotp/core";
 import { Strategy as CustomStrategy } from "passport-custom";
+import {
+  type Decider,
+  decide,
+  failureInfo,
+  type MaybeUser,
+  type RequestLike,
+  type VerifyDone,
+  type WhatsAppOtpFailure,
+} from "./outcome.js";
 
-// What the strategy reads from a request: kept structural so no framework types leak in.
-interface RequestLike {
-  body?: unknown;
-  /** Express's client address (honours "trust proxy"). */
-  ip?: string;
-  res?: { setHeader(name: string, value: string): unknown };
-  next?: (error?: unknown) => void;
-}
-
-/** Why a sign-in failed, as Passport's `info` sees it. */
-export interface WhatsAppOtpFailure {
-  reason: VerifyFailureReason | "INVALID_PHONE" | "INVALID_INPUT" | "USER_NOT_FOUND";
-  message: string;
-  /** HTTP status the failure suggests: 400, 401 or 429. */
-  status: number;
-  attemptsLeft?: number;
-  retryAfter?: number;
-}
-
-export type VerifyDone<User> = (error: unknown, user?: User | false | null) => void;
-
-type MaybeUser<User> = User | false | null | undefined;
+export type { VerifyDone, WhatsAppOtpFailure } from "./outcome.js";
 
 /**
  * Finds or creates the user for a verified phone (E.164). Call `done(err, user)`, or return a
@@ -74,27 +55,13 @@ export interface WhatsAppOtpStrategyOptionsWithRequest<User, Req = RequestLike>
   passReqToCallback: true;
 }
 
-const FAILURES: Record<WhatsAppOtpFailure["reason"], { message: string; status: number }> = {
-  INVALID_CODE: { message: "The code is not right, or no longer valid.", status: 401 },
-  EXPIRED: { message: "The code has expired.", status: 401 },
-  NO_PENDING_CODE: { message: "No code is waiting for this number.", status: 401 },
-  USER_NOT_FOUND: { message: "No account uses this phone number.", status: 401 },
-  TOO_MANY_ATTEMPTS: { message: "Too many wrong codes.", status: 429 },
-  INVALID_PHONE: { message: "The phone number is not valid.", status: 400 },
-  INVALID_INPUT: { message: "Give a phone number and the code.", status: 400 },
-};
-
-const PURPOSE = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
-
-type Outcome<User> = { user: User } | { failure: WhatsAppOtpFailure };
-
 /**
  * Passport strategy `whatsapp-otp`: reads the phone and code from the request body, verifies the
  * code with the core, and hands the verified phone to `verify` to find or create the user.
  *
- * Wrong, expired and exhausted codes are Passport failures whose `info.reason` tells them apart;
- * `TOO_MANY_ATTEMPTS` fails with status 429 (and `Retry-After` when the wait is known). A store or
- * 1MSG outage, or an error (or rejected promise) from `verify`, is a Passport error.
+ * Wrong, expired and exhausted codes are Passport failures with the status, code and message of
+ * the core's HTTP contract: 400, or 429 with `Retry-After` for a lockout. A store or 1MSG outage,
+ * or an error (or rejected promise) from `verify`, is a Passport error.
  *
  * @example
  * passport.use(new WhatsAppOtpStrategy({ otp, verify: async (phone) => users.findOrCreate({ phone }) }));
@@ -113,67 +80,29 @@ export class WhatsAppOtpStrategy<
         "WhatsAppOtpStrategy needs `otp` (from createOtp) and a `verify` function.",
       );
     }
-    if (options.purpose !== undefined && !PURPOSE.test(options.purpose)) {
-      throw new OtpError(
-        "CONFIG_INVALID",
-        "`purpose` must be 1 to 32 letters, digits, '_', '.' or '-'.",
-      );
-    }
-    const phoneField = options.phoneField ?? "phone";
-    const codeField = options.codeField ?? "code";
-
-    async function decide(req: Req): Promise<Outcome<User>> {
-      const body =
-        typeof req.body === "object" && req.body !== null
-          ? (req.body as Record<string, unknown>)
-          : {};
-      const phone = body[phoneField];
-      const code = body[codeField];
-      if (typeof phone !== "string" || typeof code !== "string")
-        return { failure: failure("INVALID_INPUT") };
-      let result: Awaited<ReturnType<Otp["verify"]>>;
-      try {
-        const ip = (options.clientIp ?? ((r: RequestLike) => r.ip))(req as RequestLike);
-        result = await otp.verify({
-          phone,
-          code,
-          ip: ip ?? null,
-          ...(options.purpose ? { purpose: options.purpose } : {}),
-        });
-      } catch (error) {
-        // Bad input is the user's failure; anything else (store, configuration) is an error.
-        if (
-          isOtpError(error) &&
-          (error.code === "INVALID_PHONE" || error.code === "INVALID_INPUT")
-        ) {
-          return { failure: failure(error.code) };
-        }
-        throw error;
-      }
-      if (!result.ok) {
-        const {
-          reason,
-          status: _status,
-          ...fields
-        } = publicVerifyFailure(result, options.verifyFailures);
-        return { failure: { ...failure(reason), ...fields } };
-      }
-      const user = await callVerify(options, req, result.phone);
-      return user ? { user } : { failure: failure("USER_NOT_FOUND") };
-    }
+    if (options.purpose !== undefined) assertPurpose(options.purpose);
+    const decider: Decider<User, Req> = {
+      otp,
+      phoneField: options.phoneField ?? "phone",
+      codeField: options.codeField ?? "code",
+      purpose: options.purpose,
+      verifyFailures: options.verifyFailures,
+      clientIp: options.clientIp ?? ((req) => req.ip),
+      findUser: options.passReqToCallback
+        ? (req, phone, done) => options.verify(req, phone, done)
+        : (_req, phone, done) => (options.verify as VerifyPhone<User>)(phone, done),
+    };
 
     super((req: unknown, done: (error: unknown, user?: unknown, info?: unknown) => void) => {
       const request = req as Req;
-      decide(request).then(
+      decide(decider, request).then(
         (outcome) => {
           // Outside the promise chain's error path: a throw from Passport's callback is not a second done().
           try {
             if ("user" in outcome) return done(null, outcome.user);
-            const { failure: info } = outcome;
-            if (info.status === 429 && info.retryAfter !== undefined) {
-              request.res?.setHeader("Retry-After", String(info.retryAfter));
-            }
-            done(null, false, info);
+            const { headers } = outcome.answer;
+            for (const name in headers) request.res?.setHeader(name, headers[name] as string);
+            done(null, false, failureInfo(outcome.answer));
           } catch (error) {
             reportLate(request, error);
           }
@@ -191,7 +120,7 @@ export class WhatsAppOtpStrategy<
   }
 
   override authenticate(req: AuthenticateRequest, options?: object): void {
-    // passport-custom reports every failure as 401; ours carry their own status (429 for lockouts).
+    // passport-custom reports every failure as 401; ours carry the core's status (400, 429).
     // `this` is Passport's per-request copy of the strategy, so the override stays with this request.
     const self = this as unknown as { fail(challenge: unknown, status?: number): void };
     const fail = self.fail.bind(self);
@@ -203,10 +132,6 @@ export class WhatsAppOtpStrategy<
 
 type AuthenticateRequest = Parameters<InstanceType<typeof CustomStrategy>["authenticate"]>[0];
 
-function failure(reason: WhatsAppOtpFailure["reason"]): WhatsAppOtpFailure {
-  return { reason, ...FAILURES[reason] };
-}
-
 /** An error thrown by the app's own Passport callback: Express's next() if there is one, else uncaught. */
 function reportLate(req: RequestLike, error: unknown): void {
   if (typeof req.next === "function") req.next(error);
@@ -214,24 +139,4 @@ function reportLate(req: RequestLike, error: unknown): void {
     setImmediate(() => {
       throw error;
     });
-}
-
-/**
- * Calls the app's verify with `done` always passed: a returned promise settles it, otherwise `done`
- * does, whichever comes first.
- */
-function callVerify<User, Req>(
-  options: WhatsAppOtpStrategyOptions<User> | WhatsAppOtpStrategyOptionsWithRequest<User, Req>,
-  req: Req,
-  phone: string,
-): Promise<MaybeUser<User>> {
-  return new Promise((resolve, reject) => {
-    const done: VerifyDone<User> = (error, user) => (error ? reject(error) : resolve(user));
-    const returned = options.passReqToCallback
-      ? options.verify(req, phone, done)
-      : (options.verify as VerifyPhone<User>)(phone, done);
-    if (returned && typeof (returned as Promise<MaybeUser<User>>).then === "function") {
-      (returned as Promise<MaybeUser<User>>).then(resolve, reject);
-    }
-  });
 }

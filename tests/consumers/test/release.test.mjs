@@ -39,10 +39,7 @@ const version = (dir, pkg) =>
 it("changeset version bumps only the packages a changeset names, and writes their changelog", () => {
   const dir = workspaceCopy();
   const before = Object.fromEntries(
-    ["core", "express", "better-auth", "passport"].map((p) => [
-      p,
-      version(dir, p),
-    ]),
+    ["core", "express", "better-auth", "passport"].map((p) => [p, version(dir, p)]),
   );
   writeFileSync(
     join(dir, ".changeset", "sample.md"),
@@ -52,14 +49,14 @@ it("changeset version bumps only the packages a changeset names, and writes thei
     cwd: dir,
     stdio: "pipe",
   });
-  const [major, minor, patch] = before["passport"].split(".").map(Number);
+  const [major, minor, patch] = before.passport.split(".").map(Number);
   expect(version(dir, "passport")).toBe(`${major}.${minor}.${patch + 1}`);
   for (const other of ["core", "express", "better-auth"]) {
     expect(version(dir, other)).toBe(before[other]);
   }
-  expect(
-    readFileSync(join(dir, "packages", "passport", "CHANGELOG.md"), "utf8"),
-  ).toContain("A sample fix.");
+  expect(readFileSync(join(dir, "packages", "passport", "CHANGELOG.md"), "utf8")).toContain(
+    "A sample fix.",
+  );
   expect(existsSync(join(dir, "packages", "core", "CHANGELOG.md"))).toBe(false);
 });
 

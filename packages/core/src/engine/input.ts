@@ -3,9 +3,10 @@
  * phone's own errors) before the store or the channel is touched.
  */
 import { createHmac } from "node:crypto";
+import { assertPurpose } from "../config-rules.js";
 import { OtpError } from "../errors.js";
 import { ipKey } from "../ip.js";
-import { isPurpose, type ResolvedOptions } from "../options.js";
+import type { ResolvedOptions } from "../options.js";
 import { type Phone, parsePhone } from "../phone.js";
 
 /** The per-IP bucket of every client whose address is unknown; no address can take this form. */
@@ -46,12 +47,7 @@ export function readCode(value: unknown, length: number): string {
 
 export function readPurpose(config: ResolvedOptions, value: unknown): string {
   if (value === undefined) return config.defaultPurpose;
-  if (!isPurpose(value)) {
-    throw new OtpError(
-      "INVALID_INPUT",
-      "`purpose` must be 1 to 32 letters, digits, '_', '.' or '-'.",
-    );
-  }
+  assertPurpose(value, "purpose", "INVALID_INPUT");
   return value;
 }
 

@@ -1,6 +1,16 @@
 import { constantTimeEqual } from "../code.js";
-import { canAdvance } from "../delivery-status.js";
-import { type Counter, counterExpiresAt, counterState, withHit } from "./counter.js";
+import {
+  bucketState,
+  type Counter,
+  canAdvance,
+  challengeKeptUntil,
+  counterExpiresAt,
+  counterState,
+  judgeAttempt,
+  lastToFree,
+  mayReplace,
+  withHit,
+} from "./rules.js";
 import type {
   AttemptInput,
   AttemptResult,
@@ -56,8 +66,9 @@ interface Expiring<T> {
 
 /**
  * The store for a single process: plain maps, where each call runs to completion without awaiting
- * anything, which makes every operation atomic. Expired entries are swept on a timer, so memory
- * follows the number of live codes and counters, not the number of sends ever made.
+ * anything, which makes every operation atomic. Expired entries are swept on a timer (a code
+ * `EXPIRED_GRACE_MS` after its expiry, as every store keeps it), so memory follows the number of
+ * live codes and counters, not the number of sends ever made. Its decisions are the store rules.
  *
  * Use the Redis store when several processes serve the same users.
  */
@@ -83,7 +94,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     expired: (entry: unknown, now: number) => expiry(entry as T) <= now,
   });
   const kinds = [
-    kind(challenges, (c) => c.expiresAt),
+    kind(challenges, challengeKeptUntil),
     kind(counters, (c) => c.expiresAt),
     kind(deliveries, (d) => d.until),
     kind(values, (v) => v.expiresAt),
@@ -171,22 +182,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const counter = withHit(counters.get(bucket.key)?.counter, bucket, now);
       counters.set(bucket.key, { counter, expiresAt: counterExpiresAt(counter, bucket) });
     }
-    const after = state(bucket, now);
-    return { remaining: bucket.limit - after.count, resetAt: after.freeAt };
+    return bucketState(bucket, state(bucket, now));
   }
 
-  /** The full bucket that frees up last, if any. */
-  function lastToFree(buckets: readonly Bucket[], now: number) {
-    let full: { key: string; retryAfterMs: number } | undefined;
-    for (const bucket of buckets) {
-      const { count, freeAt } = state(bucket, now);
-      if (count < bucket.limit) continue;
-      const retryAfterMs = count === 0 ? bucket.windowMs : freeAt - now;
-      if (full === undefined || retryAfterMs > full.retryAfterMs) {
-        full = { key: bucket.key, retryAfterMs };
-      }
-    }
-    return full;
+  /** Each bucket with its count before the call. */
+  function counts<B extends Bucket>(buckets: readonly B[], now: number) {
+    return buckets.map((bucket) => ({ bucket, ...state(bucket, now) }));
   }
 
   /** New counters that counting in these buckets would create. */
@@ -238,16 +239,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async putChallenge(key, challenge, now, ifHash) {
-      if (ifHash !== undefined) {
-        const current = challenges.get(key);
-        if (
-          current === undefined ||
-          current.expiresAt <= now ||
-          !constantTimeEqual(current.hash, ifHash)
-        ) {
-          return false;
-        }
-      }
+      if (!mayReplace(challenges.get(key), ifHash, now)) return false;
       if (!challenges.has(key)) reserveRoom(now);
       // Delete first so the map's order stays close to expiry order.
       challenges.delete(key);
@@ -262,37 +254,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async attempt({ key, hash, now, failures = [] }: AttemptInput): Promise<AttemptResult> {
       const challenge = challenges.get(key);
-      const fresh = challenge !== undefined && challenge.attempts === 0;
-      const full = lastToFree(
-        failures.filter((bucket) => !(bucket.sparesFirstGuess && fresh)),
+      const { result, effect } = judgeAttempt({
+        challenge,
+        budgets: counts(failures, now),
+        matched: challenge !== undefined && constantTimeEqual(challenge.hash, hash),
         now,
-      );
-      if (full !== undefined) return { outcome: "blocked", ...full };
-      // Room to count a miss is made before anything is judged: a guess that could not be counted
-      // is refused whatever it is, and whether a code is pending at all, or a full store would
-      // judge wrong guesses for free, or tell pending codes from missing ones.
+      });
+      if (result.outcome === "blocked") return result;
+      // Room to count a miss is made before any other answer is given: a guess that could not be
+      // counted is refused whatever it is, and whether a code is pending at all, or a full store
+      // would judge wrong guesses for free, or tell pending codes from missing ones.
       const counted = failures.map((bucket) => ({ ...bucket, peek: false }));
       reserveRoom(now, newCounters(counted), maxEntries + guessReserve);
-      if (challenge === undefined) return { outcome: "missing" };
-      if (challenge.expiresAt <= now) {
-        challenges.delete(key);
-        return { outcome: "expired" };
+      if (effect === "consume" || effect === "forget") challenges.delete(key);
+      else if (effect === "count" && challenge !== undefined) {
+        challenge.attempts += 1;
+        for (const bucket of counted) hit(bucket, now);
       }
-      if (challenge.attempts >= challenge.maxAttempts) return { outcome: "locked" };
-      if (constantTimeEqual(challenge.hash, hash)) {
-        challenges.delete(key);
-        return { outcome: "match" };
-      }
-      challenge.attempts += 1;
-      let attemptsLeft = challenge.maxAttempts - challenge.attempts;
-      for (const bucket of counted) {
-        attemptsLeft = Math.min(attemptsLeft, Math.max(0, hit(bucket, now).remaining));
-      }
-      return { outcome: "mismatch", attemptsLeft };
+      return result;
     },
 
     async take(buckets, now): Promise<TakeResult> {
-      const full = lastToFree(buckets, now);
+      const full = lastToFree(counts(buckets, now), now);
       if (full !== undefined) return { ok: false, ...full };
       reserveRoom(now, newCounters(buckets));
       return { ok: true, buckets: buckets.map((bucket) => hit(bucket, now)) };

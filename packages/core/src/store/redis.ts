@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { DELIVERY_STATUSES } from "../delivery-status.js";
-import { LOG_LIMIT } from "./counter.js";
+import { EXPIRED_GRACE_MS, LOG_LIMIT } from "./rules.js";
 import type { AttemptResult, Bucket, DeliveryRecord, Store, TakeResult } from "./types.js";
 
 /**
@@ -28,10 +28,12 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
 }
 
-// Shared by the scripts: counters (sliding log up to LOG_LIMIT, fixed window above) and a
-// comparison that takes the same time wherever the strings differ.
+// The store rules (./rules.ts) in Lua, function for function, with the same constants. A change
+// to a rule is made in both places; the conformance suite, run against Redis, holds them together.
 const LIB = `
 local LOG_LIMIT = ${LOG_LIMIT}
+local EXPIRED_GRACE_MS = ${EXPIRED_GRACE_MS}
+-- counterState: a sorted set of hit times up to LOG_LIMIT, a count and start in a hash above.
 local function bucket_state(key, limit, window, now)
   if limit > LOG_LIMIT then
     local c = redis.call('HMGET', key, 'c', 's')
@@ -45,6 +47,7 @@ local function bucket_state(key, limit, window, now)
   local oldest = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
   return count, tonumber(oldest[2]) + window
 end
+-- withHit (the key's TTL stands for counterExpiresAt).
 local function bucket_hit(key, limit, window, now)
   local member
   if limit > LOG_LIMIT then
@@ -57,9 +60,28 @@ local function bucket_hit(key, limit, window, now)
   redis.call('PEXPIRE', key, window)
   return member
 end
--- Takes back the hit bucket_hit just made (its member, for a sliding log).
+-- withoutHit: takes back the hit bucket_hit just made (its member, for a sliding log).
 local function bucket_unhit(key, limit, member)
   if limit > LOG_LIMIT then redis.call('HINCRBY', key, 'c', -1) else redis.call('ZREM', key, member) end
+end
+-- retryAfter: nil when the bucket has room.
+local function retry_after(limit, window, count, free_at, now)
+  if count < limit then return nil end
+  if count == 0 then return window end
+  return free_at - now
+end
+-- lastToFree over { key, limit, window, skip } tables: the index and wait of the full bucket that
+-- frees up last (the first of equals), or nil. Skipped buckets are the spared ones (isSpared).
+local function last_to_free(buckets, now)
+  local worst, worst_ms = nil, -1
+  for i, b in ipairs(buckets) do
+    if not b.skip then
+      local count, free_at = bucket_state(b.key, b.limit, b.window, now)
+      local ms = retry_after(b.limit, b.window, count, free_at, now)
+      if ms and ms > worst_ms then worst, worst_ms = i, ms end
+    end
+  end
+  return worst, worst_ms
 end
 local function same(x, y)
   if #x ~= #y then return false end
@@ -69,7 +91,8 @@ local function same(x, y)
 end
 `;
 
-// KEYS: challenge. ARGV: hash, expiresAt, attempts, maxAttempts, now, ifHash ('' for none), keepMs
+// KEYS: challenge. ARGV: hash, expiresAt, attempts, maxAttempts, now, ifHash ('' for none).
+// mayReplace, then a key that lives until challengeKeptUntil.
 const PUT_CHALLENGE = `${LIB}
 local now = tonumber(ARGV[5])
 if ARGV[6] ~= '' then
@@ -78,77 +101,75 @@ if ARGV[6] ~= '' then
 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 'e', ARGV[2], 'a', ARGV[3], 'm', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[2]) - now + tonumber(ARGV[7])))
+redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[2]) + EXPIRED_GRACE_MS - now))
 return 1`;
 
 // KEYS: challenge, then failure buckets. ARGV: hash, now, then limit, windowMs, spares ('1' when
 // a full bucket still lets a fresh code take its first guess) per bucket.
-// The guess is counted (the code's attempts, every failure bucket) before the hashes are compared,
-// and given back on a match: a write Redis refuses then fails the script before any judging, never
-// after a wrong guess only, which would tell wrong from right. (At maxmemory with noeviction, Redis
-// 7 lets a script that began writing go on; the guess is then judged and counted, never free.)
+// judgeAttempt, in its order. One difference in how, not what: the guess is counted (the code's
+// attempts, every failure bucket) before the hashes are compared, and given back on a match. A
+// write Redis refuses then fails the script before any judging, never after a wrong guess only,
+// which would tell wrong from right. (At maxmemory with noeviction, Redis 7 lets a script that
+// began writing go on; the guess is then judged and counted, never free.)
 const ATTEMPT = `${LIB}
 local now = tonumber(ARGV[2])
-local function arg(i, k) return ARGV[2 + (i - 2) * 3 + k] end
 local c = redis.call('HMGET', KEYS[1], 'h', 'e', 'a', 'm')
-local fresh = c[1] and tonumber(c[3]) == 0
-local worst, worst_ms = 0, -1
+local kept = c[1] and tonumber(c[2]) + EXPIRED_GRACE_MS > now
+local fresh = kept and tonumber(c[3]) == 0
+local budgets = {}
 for i = 2, #KEYS do
-  local limit, window = tonumber(arg(i, 1)), tonumber(arg(i, 2))
-  if not (fresh and arg(i, 3) == '1') then
-    local count, free_at = bucket_state(KEYS[i], limit, window, now)
-    if count >= limit then
-      local ms = free_at - now
-      if count == 0 then ms = window end
-      if ms > worst_ms then worst, worst_ms = i, ms end
-    end
-  end
+  local j = 2 + (i - 2) * 3
+  budgets[i - 1] = {
+    key = KEYS[i], limit = tonumber(ARGV[j + 1]), window = tonumber(ARGV[j + 2]),
+    skip = fresh and ARGV[j + 3] == '1',
+  }
 end
-if worst > 0 then return {'blocked', worst_ms, worst - 1} end
+local worst, worst_ms = last_to_free(budgets, now)
+if worst then return {'blocked', worst_ms, worst} end
 if not c[1] then return {'missing'} end
-local max = tonumber(c[4])
+if not kept then
+  redis.call('DEL', KEYS[1])
+  return {'missing'}
+end
 if tonumber(c[2]) <= now then
   redis.call('DEL', KEYS[1])
   return {'expired'}
 end
+local max = tonumber(c[4])
 if tonumber(c[3]) >= max then return {'locked'} end
 local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
 local members = {}
-for i = 2, #KEYS do members[i] = bucket_hit(KEYS[i], tonumber(arg(i, 1)), tonumber(arg(i, 2)), now) end
+for i, b in ipairs(budgets) do members[i] = bucket_hit(b.key, b.limit, b.window, now) end
 if same(c[1], ARGV[1]) then
   redis.call('DEL', KEYS[1])
-  for i = 2, #KEYS do bucket_unhit(KEYS[i], tonumber(arg(i, 1)), members[i]) end
+  for i, b in ipairs(budgets) do bucket_unhit(b.key, b.limit, members[i]) end
   return {'match'}
 end
 local left = max - attempts
-for i = 2, #KEYS do
-  local limit = tonumber(arg(i, 1))
-  local count = bucket_state(KEYS[i], limit, tonumber(arg(i, 2)), now)
-  left = math.min(left, math.max(0, limit - count))
+for _, b in ipairs(budgets) do
+  local count = bucket_state(b.key, b.limit, b.window, now)
+  left = math.min(left, math.max(0, b.limit - count))
 end
 return {'mismatch', left}`;
 
 // KEYS: buckets. ARGV: now, then limit, windowMs, peek ('1' or '0') per bucket.
+// lastToFree decides; then a hit in each bucket but the peek ones, and bucketState of each.
 const TAKE = `${LIB}
 local now = tonumber(ARGV[1])
-local function arg(i, k) return ARGV[1 + (i - 1) * 3 + k] end
-local worst, worst_ms = 0, -1
+local buckets = {}
 for i, key in ipairs(KEYS) do
-  local limit, window = tonumber(arg(i, 1)), tonumber(arg(i, 2))
-  local count, free_at = bucket_state(key, limit, window, now)
-  if count >= limit then
-    local ms = free_at - now
-    if count == 0 then ms = window end
-    if ms > worst_ms then worst, worst_ms = i, ms end
-  end
+  local j = 1 + (i - 1) * 3
+  buckets[i] = {
+    key = key, limit = tonumber(ARGV[j + 1]), window = tonumber(ARGV[j + 2]), peek = ARGV[j + 3] == '1',
+  }
 end
-if worst > 0 then return {0, worst, worst_ms} end
+local worst, worst_ms = last_to_free(buckets, now)
+if worst then return {0, worst, worst_ms} end
 local out = {1}
-for i, key in ipairs(KEYS) do
-  local limit, window = tonumber(arg(i, 1)), tonumber(arg(i, 2))
-  if arg(i, 3) ~= '1' then bucket_hit(key, limit, window, now) end
-  local count, free_at = bucket_state(key, limit, window, now)
-  table.insert(out, limit - count)
+for _, b in ipairs(buckets) do
+  if not b.peek then bucket_hit(b.key, b.limit, b.window, now) end
+  local count, free_at = bucket_state(b.key, b.limit, b.window, now)
+  table.insert(out, b.limit - count)
   table.insert(out, free_at)
 end
 return out`;
@@ -156,6 +177,7 @@ return out`;
 const RANKS = `{ ${DELIVERY_STATUSES.map((s, i) => `${s} = ${Math.min(i, 4)}`).join(", ")} }`;
 
 // KEYS: delivery. ARGV: status, now, error ('' for none). A record is JSON { r: record, x: expiresAt }.
+// The ranks and the test below are canAdvance.
 const ADVANCE = `
 local RANK = ${RANKS}
 local raw = redis.call('GET', KEYS[1])
@@ -195,9 +217,6 @@ return raw`;
 
 const SET = `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
 const DELETE = `redis.call('DEL', KEYS[1]) return 1`;
-
-// An expired code's hash stays a little, so a late guess hears EXPIRED rather than NO_PENDING_CODE.
-const EXPIRED_GRACE_MS = 10 * 60_000;
 
 /**
  * The store for several processes or machines: every operation is one Lua script, so it is atomic
@@ -251,7 +270,6 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
           challenge.maxAttempts,
           now,
           ifHash ?? "",
-          EXPIRED_GRACE_MS,
         ],
       );
       return Number(stored) === 1;

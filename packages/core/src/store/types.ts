@@ -68,7 +68,9 @@ export type AttemptResult =
   | { outcome: "locked" }
   /** A failure budget (`key`, the one that frees up last) is used up. */
   | { outcome: "blocked"; key: string; retryAfterMs: number }
+  /** The code expired less than `EXPIRED_GRACE_MS` ago; it is forgotten now. */
   | { outcome: "expired" }
+  /** No code, a used one, or one expired longer ago than the grace. */
   | { outcome: "missing" };
 
 export interface DeliveryRecord {
@@ -95,8 +97,10 @@ export interface DeliveryRecord {
 
 /**
  * Where waotp keeps its state. Every method is one atomic step: whatever several processes do at
- * once, each call sees and leaves a consistent record. Implementations: `memoryStore()` for one
- * process, the Redis store for several.
+ * once, each call sees and leaves a consistent record. A store that can only make each record
+ * atomic, not a call across several, says so (the better-auth database store). Implementations:
+ * `memoryStore()` for one process, the Redis store for several. What each call decides is written
+ * once, in the store rules (`./rules.ts`, published as `@waotp/core/store-kit`).
  *
  * A store throws only when it cannot answer (connection lost, timeout); the core then refuses the
  * call with `STORE_UNAVAILABLE` rather than skip a limit.

@@ -1,0 +1,46 @@
+import { createAuthEndpoint } from "better-auth/api";
+import * as z from "zod";
+import { core } from "../api-error.js";
+import type { Engine } from "../engine.js";
+import { PURPOSES } from "../options.js";
+import { browserOf, clientAddress } from "../requester.js";
+
+const sendBody = z.object({
+  phoneNumber: z.string().max(64),
+  purpose: z.enum([PURPOSES.signIn, PURPOSES.verifyPhone, PURPOSES.changePhone]).optional(),
+});
+
+/** `POST /whatsapp-otp/send`: sends a code, with the same answer whether or not the number has an account. */
+export function sendEndpoint(engine: Engine) {
+  let warnedUnknownClient = false;
+  return createAuthEndpoint(
+    "/whatsapp-otp/send",
+    { method: "POST", body: sendBody },
+    async (ctx) => {
+      // Null when better-auth cannot tell the client (no trusted address header in production):
+      // the core then refuses, or shares one bucket, as configured.
+      const ip = clientAddress(ctx);
+      if (ip === null && !warnedUnknownClient) {
+        warnedUnknownClient = true;
+        ctx.context.logger.warn(
+          "whatsapp-otp: better-auth could not read a client's address, so per-IP send limits cannot tell clients apart (limits.sendsPerIp.unknownIp decides: refused by default). Set advanced.ipAddress (ipAddressHeaders, trustedProxies) for your proxy; see the @waotp/better-auth README.",
+        );
+      }
+      const client = await browserOf(ctx, true);
+      const sent = await core(() =>
+        engine.otp().send({
+          phone: ctx.body.phoneNumber,
+          purpose: ctx.body.purpose ?? PURPOSES.signIn,
+          ip,
+          ...(client === undefined ? {} : { client }),
+        }),
+      );
+      return ctx.json({
+        phoneNumber: sent.phone,
+        messageId: sent.messageId,
+        expiresAt: sent.expiresAt.toISOString(),
+        resendAt: sent.resendAt.toISOString(),
+      });
+    },
+  );
+}

@@ -1,0 +1,59 @@
+import type { LimitOptions, OtpOptions, Store, VerifyFailureDetail } from "@waotp/core";
+import type { User } from "better-auth";
+
+export interface WhatsappOtpOptions
+  extends Omit<OtpOptions, "secret" | "store" | "defaultPurpose"> {
+  /** HMAC key for stored codes, at least 32 bytes. @default better-auth's secret */
+  secret?: string | Uint8Array;
+  /** Where codes and counters live. @default the better-auth database (the plugin's `waotpRecord` table) */
+  store?: Store;
+  /**
+   * Creates the user on the first verified code. `true` gives a placeholder email
+   * (`<digits>.<random>@phone.invalid`) and the phone as name; pass functions to choose them.
+   * @default true
+   */
+  signUpOnVerification?:
+    | boolean
+    | {
+        getTempEmail?: (phoneNumber: string) => string;
+        getTempName?: (phoneNumber: string) => string;
+      };
+  /**
+   * The secret path segment of the delivery webhook (`/whatsapp-otp/webhook/:secret`), at least
+   * 16 characters (`openssl rand -hex 16`); without it, no webhook.
+   */
+  webhookSecret?: string;
+  /**
+   * Called after a user's sign-in number is added (`oldPhone: null`) or changed, with full E.164
+   * numbers. WhatsApp authentication messages can only carry a code, so tell the user here: email
+   * them, or message the old number through another channel. Its failures are logged and never
+   * undo the change.
+   */
+  onPhoneChanged?: (change: PhoneChange) => void | Promise<void>;
+  /** What a failed verification tells the client (the core's `VerifyFailureDetail`). @default "generic" */
+  verifyFailures?: VerifyFailureDetail;
+}
+
+export interface PhoneChange {
+  /** The user after the change. */
+  user: User & { phoneNumber: string; phoneNumberVerified: boolean };
+  /** The number that signed in until now; null when this is the user's first number. */
+  oldPhone: string | null;
+  newPhone: string;
+}
+
+/** The purposes of the plugin's codes: each passes only for its own. */
+export const PURPOSES = {
+  signIn: "sign-in",
+  verifyPhone: "verify-phone",
+  changePhone: "change-phone",
+} as const;
+
+/**
+ * The core's limits, where a send whose client better-auth could not identify is refused rather
+ * than counted with every other unidentified client (unless the app chose otherwise).
+ */
+export function failClosed(limits: LimitOptions | undefined): LimitOptions {
+  if (limits?.sendsPerIp === false) return limits;
+  return { ...limits, sendsPerIp: { unknownIp: "refuse", ...limits?.sendsPerIp } };
+}

@@ -1,0 +1,53 @@
+import { CLIENT_ID_MAX_AGE_SECONDS, newClientId } from "@waotp/core";
+import { getIP } from "better-auth/api";
+
+/** The parts of better-auth's endpoint context that say who is asking. */
+export type RequestContext = {
+  request?: Request | undefined;
+  headers?: Headers | undefined;
+  context: {
+    options: Parameters<typeof getIP>[1];
+    secret: string;
+    createAuthCookie: (
+      name: string,
+      attributes?: { maxAge?: number },
+    ) => { name: string; attributes: object };
+  };
+  getSignedCookie(name: string, secret: string): Promise<string | null | false>;
+  setSignedCookie(
+    name: string,
+    value: string,
+    secret: string,
+    attributes?: object,
+  ): Promise<unknown>;
+};
+
+/** The client's address as better-auth reads it (its `advanced.ipAddress` settings); null if unknown. */
+export function clientAddress(
+  ctx: Pick<RequestContext, "request" | "headers"> & {
+    context: Pick<RequestContext["context"], "options">;
+  },
+): string | null {
+  return getIP(ctx.request ?? ctx.headers ?? new Headers(), ctx.context.options);
+}
+
+function browserCookie(ctx: RequestContext) {
+  return ctx.context.createAuthCookie("waotp_client", { maxAge: CLIENT_ID_MAX_AGE_SECONDS });
+}
+
+/**
+ * The browser's id for the core (`client`), from a signed cookie; with `create` (a send), a browser
+ * without one gets one. A browser that signed in to a phone gets codes bound to it (see the core).
+ */
+export async function browserOf(ctx: RequestContext, create: boolean): Promise<string | undefined> {
+  const known = await ctx.getSignedCookie(browserCookie(ctx).name, ctx.context.secret);
+  if (typeof known === "string" && known !== "") return known;
+  return create ? giveBrowserId(ctx) : undefined;
+}
+
+/** Sets a new browser id (or `id`) in the cookie and returns it. */
+export async function giveBrowserId(ctx: RequestContext, id = newClientId()): Promise<string> {
+  const cookie = browserCookie(ctx);
+  await ctx.setSignedCookie(cookie.name, id, ctx.context.secret, cookie.attributes);
+  return id;
+}
