@@ -3,9 +3,8 @@ import * as kit from "@waotp/core/store-kit";
 import { createTestChannel } from "@waotp/core/testing";
 import {
   describeStore,
-  runStoreCheck,
+  firstFailingCheck,
   type StoreHarness,
-  storeChecks,
 } from "@waotp/core/testing/store-suite";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
@@ -293,25 +292,14 @@ describe("the store suite, against database stores with one rule broken", () => 
     return { store: create(adapter), exhaust: full };
   };
 
-  async function firstFailing(create: () => Promise<StoreHarness>): Promise<string | undefined> {
-    for (const storeCheck of storeChecks) {
-      try {
-        await runStoreCheck(storeCheck, create);
-      } catch {
-        return `${storeCheck.group}: ${storeCheck.name}`;
-      }
-    }
-    return undefined;
-  }
-
   it("passes the store over an unbroken copy, loaded the same way", async () => {
-    expect(await firstFailing(harnessOf(await databaseStoreOver()))).toBeUndefined();
+    expect(await firstFailingCheck(harnessOf(await databaseStoreOver()))).toBeUndefined();
   }, 60_000);
 
   it.each(mutants.map((m) => [m.rule, m.breaks, m] as const))(
     "catches %s broken: %s",
     async (_rule, _breaks, broken) => {
-      expect(await firstFailing(harnessOf(await databaseStoreOver(broken)))).toBeDefined();
+      expect(await firstFailingCheck(harnessOf(await databaseStoreOver(broken)))).toBeDefined();
     },
     60_000,
   );

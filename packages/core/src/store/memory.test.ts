@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { type MemoryStore, memoryStore } from "./memory.js";
 import * as rules from "./rules.js";
 import { EXPIRED_GRACE_MS } from "./rules.js";
-import { describeStore, runStoreCheck, type StoreHarness, storeChecks } from "./store-suite.js";
+import { describeStore, firstFailingCheck, type StoreHarness } from "./store-suite.js";
 
 /** A small memory store from `create`, with what the suite needs to fill and sweep it. */
 const memoryHarness = (create: typeof memoryStore) => (): StoreHarness => {
@@ -418,26 +418,14 @@ describe("the store suite, against memory stores with one rule broken", () => {
     }
   }
 
-  /** The first check that fails against stores from `create`, if any. */
-  async function firstFailing(create: () => StoreHarness): Promise<string | undefined> {
-    for (const storeCheck of storeChecks) {
-      try {
-        await runStoreCheck(storeCheck, create);
-      } catch {
-        return `${storeCheck.group}: ${storeCheck.name}`;
-      }
-    }
-    return undefined;
-  }
-
   it("passes the memory store over an unbroken copy, loaded the same way", async () => {
-    expect(await firstFailing(memoryHarness(await memoryStoreOver()))).toBeUndefined();
+    expect(await firstFailingCheck(memoryHarness(await memoryStoreOver()))).toBeUndefined();
   }, 30_000);
 
   it.each(mutants.map((m) => [m.rule, m.breaks, m] as const))(
     "catches %s broken: %s",
     async (_rule, _breaks, broken) => {
-      expect(await firstFailing(memoryHarness(await memoryStoreOver(broken)))).toBeDefined();
+      expect(await firstFailingCheck(memoryHarness(await memoryStoreOver(broken)))).toBeDefined();
     },
     30_000,
   );

@@ -75,6 +75,23 @@ export async function runStoreCheck(
   }
 }
 
+/**
+ * The first check that fails against stores from `create` ("group: name"), or undefined when all
+ * pass: how a test proves that the suite notices a deliberately broken store.
+ */
+export async function firstFailingCheck(
+  create: () => Promise<StoreHarness> | StoreHarness,
+): Promise<string | undefined> {
+  for (const storeCheck of storeChecks) {
+    try {
+      await runStoreCheck(storeCheck, create);
+    } catch {
+      return `${storeCheck.group}: ${storeCheck.name}`;
+    }
+  }
+  return undefined;
+}
+
 /** Declares every check as a vitest test, grouped, against stores from `create`. */
 export function describeStore(name: string, create: () => Promise<StoreHarness> | StoreHarness) {
   describe(`${name} store`, () => {
