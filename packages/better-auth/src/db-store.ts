@@ -1,3 +1,8 @@
+/**
+ * The store on better-auth's own database, for apps that want no other service. Over 300 lines
+ * because better-auth's adapter offers single-record writes only: each step is spelled out as
+ * reads and conditional writes around the decisions of `@waotp/core/store-kit`, whose rules it calls.
+ */
 import {
   type AttemptResult,
   type Bucket,

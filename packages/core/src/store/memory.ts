@@ -1,3 +1,8 @@
+/**
+ * The memory store: one process's codes, counters and delivery records. Every decision is a call
+ * into `rules.ts`; over 300 lines for what only memory needs: the size bound that refuses writes
+ * rather than evict, and the sliced sweeps that keep expiry cheap.
+ */
 import { constantTimeEqual } from "../code.js";
 import {
   bucketState,

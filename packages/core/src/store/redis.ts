@@ -1,3 +1,8 @@
+/**
+ * The Redis store, for several processes. Over 300 lines because each atomic step is a Lua script
+ * that mirrors a rule of `rules.ts`, and a script reads best beside the rule it copies; the
+ * conformance suite runs against a real redis-server and fails on a script that drifts.
+ */
 import { createHash } from "node:crypto";
 import { DELIVERY_STATUSES } from "../delivery-status.js";
 import { EXPIRED_GRACE_MS, LOG_LIMIT } from "./rules.js";
