@@ -1,3 +1,18 @@
+export {
+  CLIENT_COOKIE,
+  type CookieAttributes,
+  clientCookie,
+  cookieAttributes,
+  parseCookies,
+  readCookie,
+  type StepUpOptions,
+  serializeCookie,
+  stepUpRule,
+  type Verification,
+  type VerifiedCookieOptions,
+  type VerifiedCookies,
+  verifiedCookies,
+} from "./browser-state.js";
 export type { Channel, ChannelSendResult, OtpMessage } from "./channel.js";
 export type { RandomInt } from "./code.js";
 export {

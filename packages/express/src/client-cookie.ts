@@ -1,6 +1,11 @@
-import { CLIENT_ID_MAX_AGE_SECONDS, isClientId, newClientId } from "@waotp/core";
+import {
+  clientCookie as cookieOf,
+  isClientId,
+  newClientId,
+  readCookie,
+  serializeCookie,
+} from "@waotp/core";
 import type { Request, Response } from "express";
-import { readCookie } from "./verified-state.js";
 
 /** Who is asking, as the core's `send`, `verify` and `status` take it. */
 export interface Requester {
@@ -25,22 +30,15 @@ export function clientCookie(
   name: string | false,
   clientIp: (req: Request) => string | undefined,
 ): ClientCookie {
-  // On HTTPS the cookie takes the __Host- prefix: no sibling subdomain can set or overwrite it.
-  const cookieOf = (req: Request) => (req.secure ? `__Host-${name}` : String(name));
   const set = (req: Request, res: Response, client: string) => {
-    res.cookie(cookieOf(req), client, {
-      httpOnly: true,
-      sameSite: "lax",
-      secure: req.secure,
-      path: "/",
-      maxAge: CLIENT_ID_MAX_AGE_SECONDS * 1000,
-    });
+    const cookie = cookieOf(String(name), req.secure);
+    res.append("Set-Cookie", serializeCookie(cookie.name, client, cookie.attributes));
   };
   return {
     requester(req, res) {
       const ip = clientIp(req) ?? null;
       if (name === false) return { ip };
-      let client = readCookie(req.headers.cookie, cookieOf(req));
+      let client = readCookie(req.headers.cookie, cookieOf(String(name), req.secure).name);
       if (!isClientId(client)) client = undefined;
       if (client === undefined && res !== undefined) {
         client = newClientId();

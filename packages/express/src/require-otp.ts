@@ -1,4 +1,4 @@
-import { assertPurpose, errorAnswer, OtpError } from "@waotp/core";
+import { errorAnswer, stepUpRule } from "@waotp/core";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { sendAnswer } from "./errors.js";
 import { type Verification, type VerifiedState, verifiedState } from "./verified-state.js";
@@ -30,47 +30,26 @@ export interface RequireOtpOptions {
   singleUse?: boolean;
 }
 
-// A verification stamped this far in the future is not trusted: clocks between instances drift less.
-const CLOCK_SKEW_MS = 60_000;
-
 /**
  * A guard for routes that need a fresh verification of the user's own phone, such as changing a
  * password or moving money. Without one it answers 401 `STEP_UP_REQUIRED` (with `purpose` and
  * `maxAgeSeconds`), or calls `onRequired`. On success, `req.otpVerification` holds the verification.
  */
 export function requireOtp(options: RequireOtpOptions = {}): RequestHandler {
-  const purpose = options.purpose ?? "step-up";
-  assertPurpose(purpose);
-  const maxAgeSeconds = options.maxAgeSeconds ?? 300;
-  if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 1) {
-    throw new OtpError(
-      "CONFIG_INVALID",
-      "`maxAgeSeconds` must be a whole number of seconds, at least 1.",
-    );
-  }
-  if (options.phone === undefined && options.anyPhone !== true) {
-    throw new OtpError(
-      "CONFIG_INVALID",
-      "requireOtp needs `phone: (req) => the signed-in user's phone`, or `anyPhone: true` for routes tied to no user.",
-    );
-  }
+  const rule = stepUpRule({ ...options, hasPhone: options.phone !== undefined });
+  const { purpose, maxAgeSeconds } = rule;
   const state =
     options.state ?? verifiedState(options.secret === undefined ? {} : { secret: options.secret });
   const required = errorAnswer("STEP_UP_REQUIRED", { purpose, maxAgeSeconds });
 
-  async function passes(req: Request, verification: Verification | undefined): Promise<boolean> {
-    if (verification === undefined) return false;
-    const age = Date.now() - verification.verifiedAt;
-    if (age > maxAgeSeconds * 1000 || age < -CLOCK_SKEW_MS) return false;
-    if (options.anyPhone === true) return true;
-    const expected = await options.phone?.(req);
-    return expected !== undefined && expected === verification.phone;
-  }
-
   return (req, res, next) => {
     (async () => {
       const verification = await state.load(req, purpose);
-      if (await passes(req, verification)) {
+      const phone =
+        verification === undefined || options.anyPhone === true
+          ? undefined
+          : await options.phone?.(req);
+      if (rule.passes(verification, phone)) {
         (req as Request & { otpVerification?: Verification }).otpVerification = verification;
         if (options.singleUse === true) await state.clear(req, res, purpose);
         return next();

@@ -1,5 +1,6 @@
 import {
   assertWebhookSecret,
+  CLIENT_COOKIE,
   deliveryStatusAnswer,
   errorAnswer,
   type Otp,
@@ -65,7 +66,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   const state =
     options.state ?? verifiedState(options.secret === undefined ? {} : { secret: options.secret });
   const browser = clientCookie(
-    options.clientCookie ?? "waotp_client",
+    options.clientCookie ?? CLIENT_COOKIE,
     options.clientIp ?? ((req: Request) => req.ip),
   );
   const { webhookSecret } = options;

@@ -1,14 +1,15 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { OtpError, secretBytes } from "@waotp/core";
+import {
+  cookieAttributes,
+  parseCookies,
+  readCookie,
+  serializeCookie,
+  type Verification,
+  type VerifiedCookieOptions,
+  verifiedCookies,
+} from "@waotp/core";
 import type { Request, Response } from "express";
 
-/** A verification the app remembers: who proved which phone, for what, and when. */
-export interface Verification {
-  phone: string;
-  purpose: string;
-  /** Epoch milliseconds. */
-  verifiedAt: number;
-}
+export type { Verification };
 
 /**
  * Where verifications are remembered between requests. `verifiedState()` is the default: the
@@ -22,13 +23,7 @@ export interface VerifiedState {
   clear(req: Request, res: Response, purpose?: string): void | Promise<void>;
 }
 
-export interface VerifiedStateOptions {
-  /** Key that signs the cookie, at least 32 bytes. Without it, only `req.session` is used. */
-  secret?: string | Uint8Array;
-  /** Cookie name prefix; the purpose is appended. @default "waotp" */
-  cookieName?: string;
-  /** Longest a cookie lives, in seconds; guards set their own, shorter, limits. @default 86400 */
-  maxAgeSeconds?: number;
+export interface VerifiedStateOptions extends VerifiedCookieOptions {
   /**
    * Purposes after whose verification an express-session session gets a new id, so an id planted
    * before sign-in (session fixation) is worth nothing after it.
@@ -49,28 +44,18 @@ function sessionOf(req: Request): Session | undefined {
 
 /**
  * Remembers verifications in `req.session` when express-session runs before the router, and
- * otherwise in an HttpOnly, SameSite=Lax cookie signed with `secret` (Secure on HTTPS).
+ * otherwise in the core's signed cookie (`verifiedCookies`): HttpOnly, SameSite=Lax, Secure on HTTPS.
  */
 export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState {
-  const key = options.secret === undefined ? undefined : secretBytes(options.secret);
-  const prefix = options.cookieName ?? "waotp";
-  const maxAge = options.maxAgeSeconds ?? 86_400;
-  const cookieOf = (purpose: string) => `${prefix}_${purpose}`;
+  const cookies = verifiedCookies(options);
   const regenerateOn = new Set(options.regenerateSessionOn ?? ["login", "register"]);
-
-  function needKey(): Buffer {
-    if (key === undefined) {
-      throw new OtpError(
-        "CONFIG_INVALID",
-        "Remembering a verification needs express-session, or a `secret` for the signed cookie.",
-      );
-    }
-    return key;
-  }
+  const setCookie = (req: Request, res: Response, name: string, value: string, maxAge: number) =>
+    res.append("Set-Cookie", serializeCookie(name, value, cookieAttributes(req.secure, maxAge)));
 
   return {
     assertReady(req) {
-      if (sessionOf(req) === undefined) needKey();
+      // Without a session, the cookie must be signable before a code is used up.
+      if (sessionOf(req) === undefined) cookies.assertSigns();
     },
     async save(req, res, verification) {
       let session = sessionOf(req);
@@ -86,14 +71,8 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
         session.waotp = { ...kept, [verification.purpose]: verification };
         return;
       }
-      const payload = Buffer.from(JSON.stringify(verification)).toString("base64url");
-      res.cookie(cookieOf(verification.purpose), `${payload}.${sign(needKey(), payload)}`, {
-        httpOnly: true,
-        sameSite: "lax",
-        secure: req.secure,
-        path: "/",
-        maxAge: maxAge * 1000,
-      });
+      const value = cookies.write(verification);
+      setCookie(req, res, cookies.nameOf(verification.purpose), value, cookies.maxAgeSeconds);
     },
     load(req, purpose) {
       const session = sessionOf(req);
@@ -101,25 +80,7 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
         const stored = session.waotp?.[purpose];
         return stored?.purpose === purpose ? stored : undefined;
       }
-      if (key === undefined) return undefined;
-      const raw = readCookie(req.headers.cookie, cookieOf(purpose));
-      const [payload, signature] = raw?.split(".") ?? [];
-      if (payload === undefined || signature === undefined) return undefined;
-      const expected = Buffer.from(sign(key, payload));
-      const given = Buffer.from(signature);
-      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-      try {
-        const value = JSON.parse(
-          Buffer.from(payload, "base64url").toString("utf8"),
-        ) as Verification;
-        return value.purpose === purpose &&
-          typeof value.phone === "string" &&
-          typeof value.verifiedAt === "number"
-          ? value
-          : undefined;
-      } catch {
-        return undefined;
-      }
+      return cookies.read(readCookie(req.headers.cookie, cookies.nameOf(purpose)), purpose);
     },
     clear(req, res, purpose) {
       const session = sessionOf(req);
@@ -130,35 +91,9 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
       }
       const names =
         purpose === undefined
-          ? Object.keys(parseCookies(req.headers.cookie)).filter((name) =>
-              name.startsWith(`${prefix}_`),
-            )
-          : [cookieOf(purpose)];
-      for (const name of names) res.clearCookie(name, { path: "/" });
+          ? Object.keys(parseCookies(req.headers.cookie)).filter(cookies.owns)
+          : [cookies.nameOf(purpose)];
+      for (const name of names) setCookie(req, res, name, "", 0);
     },
   };
-}
-
-function sign(key: Buffer, payload: string): string {
-  return createHmac("sha256", key).update(`waotp-verified:v1\0${payload}`).digest("base64url");
-}
-
-function parseCookies(header: string | undefined): Record<string, string> {
-  const cookies: Record<string, string> = {};
-  for (const part of (header ?? "").split(";")) {
-    const index = part.indexOf("=");
-    if (index < 1) continue;
-    cookies[part.slice(0, index).trim()] = part.slice(index + 1).trim();
-  }
-  return cookies;
-}
-
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  const value = parseCookies(header)[name];
-  if (value === undefined) return undefined;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
 }
