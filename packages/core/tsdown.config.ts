@@ -8,6 +8,7 @@ export default defineConfig([
       testing: "src/testing/index.ts",
       "testing-msw": "src/testing/msw.ts",
       "testing-store-suite": "src/store/store-suite.ts",
+      "testing-http-suite": "src/testing/http-suite.ts",
       redis: "src/store/redis.ts",
       "store-kit": "src/store-kit.ts",
       "http-errors": "src/http-errors.ts",

@@ -4,6 +4,9 @@ import { vi } from "vitest";
 vi.mock("express", async () => await import("express4"));
 
 const { default: express } = await import("express");
+const { describeHttpContract } = await import("@waotp/core/testing/http-suite");
+const { mountExpress } = await import("./contract.test-helpers.js");
 const { describeRouter } = await import("./router-suite.js");
 
+describeHttpContract("Express 4", mountExpress(express));
 describeRouter("Express 4", express as never);
