@@ -137,7 +137,10 @@ async function inProcessScenarios() {
   const codes = new Map();
   const channel = {
     name: "bench",
-    send: async (m) => (codes.set(m.phone, m.code), { messageId: `m.${m.phone}` }),
+    send: async (m) => {
+      codes.set(m.phone, m.code);
+      return { messageId: `m.${m.phone}` };
+    },
   };
   const limits = { sendsPerPhone: false, sendsPerIp: false };
   const phones = Array.from({ length: 300_000 }, nextPhone);

@@ -11,6 +11,7 @@ export default defineConfig([
       "testing-http-suite": "src/testing/http-suite.ts",
       redis: "src/store/redis.ts",
       "store-kit": "src/store-kit.ts",
+      web: "src/web/index.ts",
       "http-errors": "src/http-errors.ts",
     },
     format: ["esm", "cjs"],

@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_ARGS, ensureChromium } from "../../../scripts/chromium.mjs";
 import { startDemo } from "../src/main.mjs";
-import { CHROMIUM_ARGS, ensureChromium } from "./chromium.mjs";
 
 const ARTIFACTS = new URL("../test-results/", import.meta.url).pathname;
 let browser;

@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { assertPurpose, secretBytes } from "./config-rules.js";
 import { OtpError } from "./errors.js";
-import { CLIENT_ID_MAX_AGE_SECONDS } from "./public.js";
+import { CLIENT_ID_MAX_AGE_SECONDS, isClientId, newClientId } from "./public.js";
 
 /** A verification the app remembers: who proved which phone, for what, and when. */
 export interface Verification {
@@ -87,6 +87,62 @@ export function clientCookie(name: string, secure: boolean) {
   return {
     name: secure ? `__Host-${name}` : name,
     attributes: cookieAttributes(secure, CLIENT_ID_MAX_AGE_SECONDS),
+  };
+}
+
+/** Who is asking, as the core's `send`, `verify` and `status` take it. */
+export interface Requester {
+  ip: string | null;
+  client?: string;
+}
+
+/** How an adapter reaches into its framework's request and response. */
+export interface RequestAccess<Req, Res> {
+  /** The client's address; undefined when unknown. */
+  ip(request: Req): string | undefined;
+  /** Whether the request came over HTTPS (cookies are then Secure, the client id `__Host-`). */
+  secure(request: Req): boolean;
+  cookieHeader(request: Req): string | null | undefined;
+  appendSetCookie(response: Res, value: string): void;
+}
+
+/** The browser's id for the core (`SendInput.client`), kept in an HttpOnly cookie. */
+export interface ClientIds<Req, Res> {
+  /** The address and the browser's id; with `response` (a send), a browser without one gets one. */
+  requester(request: Req, response?: Res): Requester;
+  /** A new id to give the browser at sign-in; undefined when the cookie is off. */
+  fresh(): string | undefined;
+  set(request: Req, response: Res, client: string): void;
+}
+
+/**
+ * The client-id cookie over any framework: once a browser signed in to a phone, its codes for that
+ * phone are bound to it and strangers cannot hold them (see `SendInput.client`). `name: false` turns
+ * the cookie off: the core then sees only addresses. Only a value of `newClientId`'s form is read.
+ */
+export function clientIds<Req, Res>(
+  name: string | false,
+  access: RequestAccess<Req, Res>,
+): ClientIds<Req, Res> {
+  const set = (request: Req, response: Res, client: string) => {
+    const cookie = clientCookie(String(name), access.secure(request));
+    access.appendSetCookie(response, serializeCookie(cookie.name, client, cookie.attributes));
+  };
+  return {
+    requester(request, response) {
+      const ip = access.ip(request) ?? null;
+      if (name === false) return { ip };
+      const cookieName = clientCookie(name, access.secure(request)).name;
+      let client = readCookie(access.cookieHeader(request), cookieName);
+      if (!isClientId(client)) client = undefined;
+      if (client === undefined && response !== undefined) {
+        client = newClientId();
+        set(request, response, client);
+      }
+      return client === undefined ? { ip } : { ip, client };
+    },
+    fresh: () => (name === false ? undefined : newClientId()),
+    set,
   };
 }
 

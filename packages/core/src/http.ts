@@ -14,6 +14,15 @@ import { HTTP_ERRORS, type HttpErrorCode } from "./http-errors.js";
 import type { StatusResult, VerifyResult } from "./otp.js";
 import { publicStatus, publicVerifyFailure, type VerifyFailureDetail } from "./public.js";
 
+/**
+ * The largest JSON body an adapter reads for send and verify, in bytes, unless told otherwise
+ * (`bodyLimit`): the fields are a phone, a code and a purpose, so anything bigger is not one.
+ */
+export const DEFAULT_BODY_LIMIT = 2048;
+
+/** The largest webhook body an adapter reads, in bytes: 1MSG batches several updates per call. */
+export const WEBHOOK_BODY_LIMIT = 256 * 1024;
+
 /** The JSON body of every error answer. */
 export interface HttpErrorBody {
   error: { code: HttpErrorCode; message: string } & Record<string, unknown>;
@@ -149,6 +158,11 @@ export function verifyFailureAnswer(
   return answer(status, reason, HTTP_ERRORS[reason].message, fields);
 }
 
+/** A 200 answer with `body` as JSON. */
+export function okAnswer<Body>(body: Body): HttpOk<Body> {
+  return { ok: true, status: 200, headers: NO_HEADERS, body };
+}
+
 /**
  * The answer for a delivery-status lookup: 200 with what the client may learn (a read message shows
  * as delivered; a provider's failure reason stays on the server), or 404 `NOT_FOUND`.
@@ -158,10 +172,5 @@ export function deliveryStatusAnswer(
 ): HttpOk<PublicDeliveryStatus> | HttpAnswer {
   if (found === null) return PLAIN.get("NOT_FOUND") as HttpAnswer;
   const { status, updatedAt } = publicStatus(found);
-  return {
-    ok: true,
-    status: 200,
-    headers: NO_HEADERS,
-    body: { status, updatedAt: updatedAt.toISOString() },
-  };
+  return okAnswer({ status, updatedAt: updatedAt.toISOString() });
 }

@@ -1,9 +1,13 @@
 export {
   CLIENT_COOKIE,
+  type ClientIds,
   type CookieAttributes,
   clientCookie,
+  clientIds,
   cookieAttributes,
   parseCookies,
+  type RequestAccess,
+  type Requester,
   readCookie,
   type StepUpOptions,
   serializeCookie,
@@ -26,16 +30,20 @@ export { ERROR_CODES, type ErrorCode, type VerifyFailureReason } from "./error-c
 export { isOtpError, OtpError, type OtpErrorOptions } from "./errors.js";
 export type { LimitName, OnEvent, OtpEvent, OtpEventType } from "./events.js";
 export {
+  DEFAULT_BODY_LIMIT,
   deliveryStatusAnswer,
   errorAnswer,
   type HttpAnswer,
   type HttpErrorBody,
   type HttpOk,
+  okAnswer,
   type PublicDeliveryStatus,
   thrownAnswer,
   verifyFailureAnswer,
+  WEBHOOK_BODY_LIMIT,
 } from "./http.js";
 export { HTTP_ERRORS, type HttpErrorCode, type HttpErrorInfo } from "./http-errors.js";
+export { type OtpRoutes, otpRoutes, type RouteState, type Verdict } from "./http-routes.js";
 export {
   authenticationTemplateBody,
   type OneMsgChannel,

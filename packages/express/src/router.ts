@@ -1,12 +1,12 @@
 import {
   assertWebhookSecret,
   CLIENT_COOKIE,
-  deliveryStatusAnswer,
+  DEFAULT_BODY_LIMIT,
   errorAnswer,
   type Otp,
+  otpRoutes,
   type VerifyFailureDetail,
-  type VerifyResult,
-  verifyFailureAnswer,
+  WEBHOOK_BODY_LIMIT,
   webhookSecretMatches,
 } from "@waotp/core";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
@@ -37,7 +37,7 @@ export interface OtpRouterOptions extends ErrorHandlerOptions {
   ) => void | boolean | Promise<void | boolean>;
   /** What a failed verification tells the client (the core's `VerifyFailureDetail`). @default "generic" */
   verifyFailures?: VerifyFailureDetail;
-  /** Largest JSON body for send and verify, in bytes. @default 2048 */
+  /** Largest JSON body for send and verify, in bytes. @default DEFAULT_BODY_LIMIT (2048) */
   bodyLimit?: number;
   /**
    * The client address for per-IP limits. @default req.ip (honours Express's "trust proxy").
@@ -51,8 +51,6 @@ export interface OtpRouterOptions extends ErrorHandlerOptions {
    */
   clientCookie?: string | false;
 }
-
-const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
 /**
  * The HTTP side of waotp: `POST /send`, `POST /verify`, `POST /webhook/:secret` and
@@ -72,24 +70,16 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   const { webhookSecret } = options;
   assertWebhookSecret(webhookSecret);
 
-  const verifyFailures = options.verifyFailures ?? "generic";
+  const routes = otpRoutes(otp, { ids: browser, state, verifyFailures: options.verifyFailures });
   const router = express.Router();
-  const bodyLimit = options.bodyLimit ?? 2048;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const small = [onlyJson(bodyLimit), express.json({ limit: bodyLimit, type: "application/json" })];
 
   router.post(
     "/send",
     ...small,
     handle(async (req, res) => {
-      const body = objectBody(req);
-      const key = req.get("idempotency-key");
-      const result = await otp.send({
-        phone: body.phone as string,
-        ...(body.purpose === undefined ? {} : { purpose: body.purpose as string }),
-        ...browser.requester(req, res),
-        ...(key === undefined ? {} : { idempotencyKey: key }),
-      });
-      res.json(result);
+      sendAnswer(res, await routes.send(req, res, objectBody(req), req.get("idempotency-key")));
     }),
   );
 
@@ -97,27 +87,11 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
     "/verify",
     ...small,
     handle(async (req, res) => {
-      const body = objectBody(req);
-      const purpose = body.purpose as string | undefined;
-      // Before the code is used up: a verification that cannot be remembered must not consume it.
-      state.assertReady?.(req);
-      const nextClient = browser.fresh();
-      const result: VerifyResult = await otp.verify({
-        phone: body.phone as string,
-        code: body.code as string,
-        ...(purpose === undefined ? {} : { purpose }),
-        ...browser.requester(req),
-        // A sign-in gives the browser a new id: one planted before it never becomes known.
-        ...(nextClient === undefined ? {} : { nextClient }),
+      const answer = await routes.verify(req, res, objectBody(req), async (verified) => {
+        const allowed = await options.onVerified?.(verified, req, res);
+        return res.headersSent ? "answered" : (allowed ?? undefined);
       });
-      if (!result.ok) return sendAnswer(res, verifyFailureAnswer(result, verifyFailures));
-      const verified = { phone: result.phone, purpose: result.purpose };
-      const allowed = await options.onVerified?.(verified, req, res);
-      if (res.headersSent) return;
-      if (allowed === false) return sendAnswer(res, errorAnswer("VERIFICATION_REFUSED"));
-      await state.save(req, res, { ...verified, verifiedAt: Date.now() });
-      if (nextClient !== undefined) browser.set(req, res, nextClient);
-      res.json({ verified: true, phone: result.phone });
+      if (answer !== null) sendAnswer(res, answer);
     }),
   );
 
@@ -139,11 +113,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   router.get(
     "/status/:messageId",
     handle(async (req, res) => {
-      // Only the browser that asked for the message learns about it, and only whether it arrived:
-      // whether it was read, or why it failed, is for the server.
-      const { client } = browser.requester(req);
-      const found = await otp.status(String(req.params.messageId), client ? { client } : {});
-      sendAnswer(res, deliveryStatusAnswer(found));
+      sendAnswer(res, await routes.status(req, String(req.params.messageId)));
     }),
   );
 

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
-const PACKAGES = ["core", "express", "better-auth", "passport"];
+const PACKAGES = ["core", "express", "better-auth", "passport", "fastify"];
 const work = mkdtempSync(join(tmpdir(), "waotp-consumers-"));
 const tarballs = join(work, "tarballs");
 let packed = [];
@@ -49,11 +49,12 @@ beforeAll(() => {
 });
 
 describe("the packed packages, installed from their tarballs", () => {
-  it("pack the four packages", () => {
+  it("pack the five packages", () => {
     expect(packed.map((file) => file.split("/").at(-1)).sort()).toEqual([
       expect.stringMatching(/^waotp-better-auth-\d/),
       expect.stringMatching(/^waotp-core-\d/),
       expect.stringMatching(/^waotp-express-\d/),
+      expect.stringMatching(/^waotp-fastify-\d/),
       expect.stringMatching(/^waotp-passport-\d/),
     ]);
   });
@@ -65,6 +66,7 @@ describe("the packed packages, installed from their tarballs", () => {
       "better-auth@1.7",
       "passport@0.7",
       "express@5",
+      "fastify@5",
       "redis@6",
     ]);
     cpSync(join(FIXTURES, "esm-ts.ts"), join(dir, "index.ts"));
@@ -91,17 +93,24 @@ describe("the packed packages, installed from their tarballs", () => {
       plugin: "whatsapp-otp",
       client: "whatsapp-otp",
       redis: "function",
+      fastify: 200,
     });
   });
 
   it("require() in a CommonJS project", () => {
-    const dir = project("cjs", "commonjs", ["better-auth@1.7", "passport@0.7", "express@5"]);
+    const dir = project("cjs", "commonjs", [
+      "better-auth@1.7",
+      "passport@0.7",
+      "express@5",
+      "fastify@5",
+    ]);
     cpSync(join(FIXTURES, "cjs.cjs"), join(dir, "index.cjs"));
     expect(JSON.parse(run("node", ["index.cjs"], dir))).toEqual({
       ok: true,
       router: "function",
       strategy: "function",
       plugin: "function",
+      fastify: "function",
     });
   });
 
@@ -114,5 +123,16 @@ describe("the packed packages, installed from their tarballs", () => {
     const output = JSON.parse(run("node", ["index.mjs"], dir));
     expect(output.express).toMatch(new RegExp(`^${major}\\.`));
     expect(output).toMatchObject({ sent: 200, bad: 400, verified: true });
+  });
+
+  it.each([
+    ["4", "fastify@4"],
+    ["5", "fastify@5"],
+  ])("serve the plugin in a Fastify %s app", (major, fastify) => {
+    const dir = project(`fastify${major}`, "module", [fastify]);
+    cpSync(join(FIXTURES, "fastify-app.mjs"), join(dir, "index.mjs"));
+    const output = JSON.parse(run("node", ["index.mjs"], dir));
+    expect(output.fastify).toMatch(new RegExp(`^${major}\\.`));
+    expect(output).toMatchObject({ sent: 200, bad: 400, verified: true, guarded: 200 });
   });
 });

@@ -84,7 +84,7 @@ async function start(example) {
   }
 }
 
-it.each(["express", "better-auth", "passport", "lucia"])(
+it.each(["express", "better-auth", "passport", "lucia", "hono", "nextjs"])(
   "starts examples/%s with its README's command on a fresh clone",
   async (example) => {
     const { status, out } = await start(example);

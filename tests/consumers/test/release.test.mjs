@@ -78,6 +78,7 @@ it("reads every pending changeset and bumps every package it names", () => {
     "@waotp/express": "express",
     "@waotp/better-auth": "better-auth",
     "@waotp/passport": "passport",
+    "@waotp/fastify": "fastify",
   };
   const before = Object.fromEntries([...named].map((name) => [name, version(dir, dirs[name])]));
   execFileSync(join(ROOT, "node_modules", ".bin", "changeset"), ["version"], {

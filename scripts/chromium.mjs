@@ -1,4 +1,4 @@
-import { ensurePackages, PACKAGES } from "../../../scripts/system-packages.mjs";
+import { ensurePackages, PACKAGES } from "./system-packages.mjs";
 
 /**
  * The path of Debian's Chromium, installed with apt-get when missing (the test command does that

@@ -1,0 +1,5 @@
+import { describeHttpContract } from "@waotp/core/testing/http-suite";
+import fastify from "fastify4";
+import { mountWith } from "./contract.js";
+
+describeHttpContract("Fastify 4", mountWith(fastify as never));

@@ -1,0 +1,5 @@
+import { describeHttpContract } from "@waotp/core/testing/http-suite";
+import fastify from "fastify";
+import { mountWith } from "./contract.js";
+
+describeHttpContract("Fastify 5", mountWith(fastify));
