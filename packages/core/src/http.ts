@@ -20,6 +20,15 @@ import { publicStatus, publicVerifyFailure, type VerifyFailureDetail } from "./p
  */
 export const DEFAULT_BODY_LIMIT = 2048;
 
+/**
+ * Whether an adapter reads a body sent with this `Content-Encoding`: only uncompressed ones. A
+ * compressed 2 kB body saves nothing and would make every adapter inflate untrusted input;
+ * anything else is answered 415 `UNSUPPORTED_MEDIA_TYPE`.
+ */
+export function acceptsBodyEncoding(header: string | null | undefined): boolean {
+  return header === undefined || header === null || header.trim().toLowerCase() === "identity";
+}
+
 /** The largest webhook body an adapter reads, in bytes: 1MSG batches several updates per call. */
 export const WEBHOOK_BODY_LIMIT = 256 * 1024;
 

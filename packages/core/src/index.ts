@@ -30,6 +30,7 @@ export { ERROR_CODES, type ErrorCode, type VerifyFailureReason } from "./error-c
 export { isOtpError, OtpError, type OtpErrorOptions } from "./errors.js";
 export type { LimitName, OnEvent, OtpEvent, OtpEventType } from "./events.js";
 export {
+  acceptsBodyEncoding,
   DEFAULT_BODY_LIMIT,
   deliveryStatusAnswer,
   errorAnswer,

@@ -73,7 +73,10 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   const routes = otpRoutes(otp, { ids: browser, state, verifyFailures: options.verifyFailures });
   const router = express.Router();
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const small = [onlyJson(bodyLimit), express.json({ limit: bodyLimit, type: "application/json" })];
+  const small = [
+    onlyJson(bodyLimit),
+    express.json({ limit: bodyLimit, type: "application/json", inflate: false }),
+  ];
 
   router.post(
     "/send",
@@ -103,7 +106,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
         sendAnswer(res, errorAnswer("UNAUTHORIZED"));
       },
       onlyJson(WEBHOOK_BODY_LIMIT),
-      express.json({ limit: WEBHOOK_BODY_LIMIT, type: "application/json" }),
+      express.json({ limit: WEBHOOK_BODY_LIMIT, type: "application/json", inflate: false }),
       handle(async (req, res) => {
         res.json(await otp.handleWebhook(req.body));
       }),

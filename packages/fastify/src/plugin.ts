@@ -1,4 +1,5 @@
 import {
+  acceptsBodyEncoding,
   assertWebhookSecret,
   CLIENT_COOKIE,
   DEFAULT_BODY_LIMIT,
@@ -138,8 +139,10 @@ export const waotp: FastifyPluginAsync<OtpPluginOptions> = async (
     );
   }
 
-  fastify.get<{ Params: { messageId: string } }>("/status/:messageId", async (request, reply) =>
-    sendAnswer(reply, await routes.status(request, String(request.params.messageId))),
+  // A wildcard, not `:messageId`: Fastify's parameters stop at 100 characters, and an id is judged
+  // by the core (unknown: 404; longer than any id: 400), as in every other adapter.
+  fastify.get<{ Params: { "*": string } }>("/status/*", async (request, reply) =>
+    sendAnswer(reply, await routes.status(request, request.params["*"])),
   );
 };
 
@@ -189,8 +192,7 @@ function isJsonRequest(request: FastifyRequest): boolean {
       .toLowerCase();
     if (charset !== "utf-8") return false;
   }
-  const encoding = headers["content-encoding"];
-  return encoding === undefined || encoding.trim().toLowerCase() === "identity";
+  return acceptsBodyEncoding(headers["content-encoding"]);
 }
 
 // body-parser's strict mode: the first character that is not JSON whitespace opens an object or array.

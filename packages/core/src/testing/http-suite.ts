@@ -22,6 +22,7 @@
  * - Cookies are compared by name, value and attributes (names in any case and order, `SameSite`'s
  *   value in any case); `Expires` may be there beside `Max-Age` or not.
  */
+import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { OtpError } from "../errors.js";
 import type { OtpEvent } from "../events.js";
@@ -165,7 +166,7 @@ function attributesOf(cookie: SetCookie | undefined): Record<string, string> | u
 interface Call {
   method?: "GET" | "POST";
   /** The raw body; with `type`, its content type. */
-  body?: string;
+  body?: string | Uint8Array;
   type?: string;
   headers?: Record<string, string>;
 }
@@ -496,6 +497,20 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
             415,
             "UNSUPPORTED_MEDIA_TYPE",
           ],
+          // Compressed bodies are never inflated (a decompression bomb costs nothing to send).
+          [
+            () =>
+              site.call("/otp/send", {
+                method: "POST",
+                headers: { "content-encoding": "gzip" },
+                body: new Uint8Array(gzipSync(JSON.stringify({ phone: PHONE }))),
+                type: "application/json",
+              }),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+          ],
+          // An empty JSON body is an empty object: no phone.
+          [() => site.raw(""), 400, "INVALID_PHONE"],
         ];
         for (const [call, status, code] of cases) {
           const res = await call();
@@ -698,11 +713,20 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
     });
 
     describe("GET /status/:messageId", () => {
-      it("answers 404 NOT_FOUND for an unknown message", async () => {
+      it("answers 404 NOT_FOUND for an unknown message, and 400 for an id no message has", async () => {
         const { site } = await start();
-        const res = await site.get("/otp/status/wamid.nope");
-        expect(res.status).toBe(404);
-        expect(res.body.error.code).toBe("NOT_FOUND");
+        for (const id of ["wamid.nope", "w".repeat(200)]) {
+          const res = await site.get(`/otp/status/${id}`);
+          expect({ status: res.status, code: res.body.error.code }).toEqual({
+            status: 404,
+            code: "NOT_FOUND",
+          });
+        }
+        const long = await site.get(`/otp/status/${"w".repeat(300)}`);
+        expect({ status: long.status, code: long.body.error.code }).toEqual({
+          status: 400,
+          code: "INVALID_INPUT",
+        });
       });
 
       it("answers a known message's state to the browser that asked for it, and to nobody else", async () => {

@@ -1,3 +1,4 @@
+import { acceptsBodyEncoding } from "../http.js";
 import type { HttpErrorCode } from "../http-errors.js";
 
 /** Why a body could not be read, as the code the HTTP contract answers with. */
@@ -12,10 +13,6 @@ export class BodyError extends Error {
     this.name = "BodyError";
   }
 }
-
-// The encodings Express's JSON parser inflates (body-parser 1.x, Express 4); the limit counts the
-// inflated bytes, so a small compressed body cannot grow past it.
-const ENCODINGS = new Set(["identity", "gzip", "deflate"]);
 
 // body-parser's strict mode: a JSON body is an object or an array, led by `{` or `[`.
 const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
@@ -35,19 +32,10 @@ export async function readJson(request: Request, limit: number): Promise<unknown
     throw new BodyError("PAYLOAD_TOO_LARGE");
   }
   const decoder = decoderFor(params);
-  const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
-  if (!ENCODINGS.has(encoding)) throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
-
-  let stream: ReadableStream<Uint8Array> = request.body;
-  if (encoding !== "identity") {
-    stream = stream.pipeThrough(
-      new DecompressionStream(encoding as "gzip" | "deflate") as unknown as {
-        readable: ReadableStream<Uint8Array>;
-        writable: WritableStream<Uint8Array>;
-      },
-    );
+  if (!acceptsBodyEncoding(request.headers.get("content-encoding"))) {
+    throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
   }
-  const text = decoder.decode(await readAtMost(stream, limit));
+  const text = decoder.decode(await readAtMost(request.body, limit));
   if (text.length === 0) return {};
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first !== "{" && first !== "[") throw new BodyError("INVALID_JSON");
