@@ -94,6 +94,7 @@ describe("the packed packages, installed from their tarballs", () => {
       client: "whatsapp-otp",
       redis: "function",
       fastify: 200,
+      web: 200,
     });
   });
 
@@ -111,6 +112,7 @@ describe("the packed packages, installed from their tarballs", () => {
       strategy: "function",
       plugin: "function",
       fastify: "function",
+      web: "function",
     });
   });
 
