@@ -5,8 +5,8 @@ vi.mock("express", async () => await import("express4"));
 
 const { default: express } = await import("express");
 const { describeHttpContract } = await import("@waotp/core/testing/http-suite");
-const { mountExpress } = await import("./contract.test-helpers.js");
-const { describeRouter } = await import("./router-suite.js");
+const { mountExpress } = await import("../test/mount.js");
+const { describeRouter } = await import("../test/router-suite.js");
 
 describeHttpContract("Express 4", mountExpress(express));
 describeRouter("Express 4", express as never);

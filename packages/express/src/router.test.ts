@@ -1,7 +1,7 @@
 import { describeHttpContract } from "@waotp/core/testing/http-suite";
 import express from "express";
-import { mountExpress } from "./contract.test-helpers.js";
-import { describeRouter } from "./router-suite.js";
+import { mountExpress } from "../test/mount.js";
+import { describeRouter } from "../test/router-suite.js";
 
 describeHttpContract("Express 5", mountExpress(express));
 describeRouter("Express 5", express as never);

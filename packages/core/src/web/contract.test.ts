@@ -1,3 +1,4 @@
+import { type Harness, honoHarness, nodeHarness } from "../../test/web-harness.js";
 import type { Otp } from "../otp.js";
 import {
   type ContractOptions,
@@ -5,7 +6,6 @@ import {
   describeHttpContract,
 } from "../testing/http-suite.js";
 import { otpHandler } from "./handler.js";
-import { type Harness, honoHarness, nodeHarness } from "./harness.js";
 
 const view = (request: Request): ContractRequest => ({
   header: (name) => request.headers.get(name) ?? undefined,

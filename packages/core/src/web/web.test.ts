@@ -1,10 +1,10 @@
 import { request as httpRequest } from "node:http";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Harness, honoHarness, nodeHarness, type Served } from "../../test/web-harness.js";
 import { createOtp } from "../otp.js";
 import { createTestChannel } from "../testing/test-channel.js";
 import { type OtpHandlerOptions, otpHandler } from "./handler.js";
-import { type Harness, honoHarness, nodeHarness, type Served } from "./harness.js";
 import { requireOtp, verifiedFor } from "./step-up.js";
 
 const SECRET = "web-handler-test-secret-0123456789abcdef";

@@ -7,7 +7,7 @@ import type {
   MountedAdapter,
 } from "@waotp/core/testing/http-suite";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type OtpPluginOptions, waotp } from "./plugin.js";
+import { type OtpPluginOptions, waotp } from "../src/plugin.js";
 
 /** What the suite's callbacks see of a Fastify request. */
 export function view(request: FastifyRequest): ContractRequest {

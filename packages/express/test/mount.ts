@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ContractRequest, MountAdapter } from "@waotp/core/testing/http-suite";
 import type { Express, Request } from "express";
-import { otpRouter } from "./router.js";
+import { otpRouter } from "../src/router.js";
 
 /** The suite's view of an Express request. */
 const view = (req: Request): ContractRequest => ({ header: (name) => req.get(name) });

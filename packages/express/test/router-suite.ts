@@ -20,10 +20,10 @@ import type { Express } from "express";
 import session from "express-session";
 import request from "supertest";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { otpErrorHandler } from "./errors.js";
-import { requireOtp } from "./require-otp.js";
-import { type OtpRouterOptions, otpRouter } from "./router.js";
-import { verifiedState } from "./verified-state.js";
+import { otpErrorHandler } from "../src/errors.js";
+import { requireOtp } from "../src/require-otp.js";
+import { type OtpRouterOptions, otpRouter } from "../src/router.js";
+import { verifiedState } from "../src/verified-state.js";
 
 type ExpressFactory = (() => Express) & { json: (options?: unknown) => unknown };
 

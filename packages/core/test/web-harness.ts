@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import type { OtpHandler } from "./handler.js";
+import type { OtpHandler } from "../src/web/handler.js";
 
 export interface Served {
   url: string;
