@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { createOtp } from "@waotp/core";
-import { channelFromEnv } from "@waotp/core/simulator";
+import { channelFromEnv, isLoopbackHost } from "@waotp/core/simulator";
 import { otpHandler, requireOtp } from "@waotp/core/web";
 import { Hono } from "hono";
 
@@ -38,8 +38,9 @@ export async function startExample(env = process.env, log = console.log) {
   });
   // In simulator mode, the simulated phone shows what it received (only on this machine).
   app.get("/simulated-inbox", (c) => {
-    const phone = c.req.query("phone") ?? "";
-    return c.json(simulator ? simulator.inbox(phone).map((m) => m.text) : []);
+    // Only to requests that name this machine: a loopback bind does not stop DNS rebinding.
+    if (!simulator || !isLoopbackHost(c.req.header("host"))) return c.json([]);
+    return c.json(simulator.inbox(c.req.query("phone") ?? "").map((m) => m.text));
   });
   app.get("/", (c) => c.html(page("Sign in with WhatsApp", SIGN_IN)));
 

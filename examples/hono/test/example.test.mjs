@@ -51,6 +51,24 @@ it("signs in with a WhatsApp code through the Web handler on Hono", async () => 
   const code = example.simulator.lastCode("+14155550101");
   const inbox = await go("GET", "/simulated-inbox?phone=%2B14155550101");
   expect(inbox.json().at(-1)).toContain(code);
+  // A page reaching the server through another name (DNS rebinding) learns nothing.
+  const { request } = await import("node:http");
+  const rebound = await new Promise((resolve, reject) => {
+    const req = request(
+      `${example.url}/simulated-inbox?phone=%2B14155550101`,
+      { headers: { host: "attacker.example" } },
+      (res) => {
+        let body = "";
+        res.on("data", (chunk) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve(body));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+  expect(JSON.parse(rebound)).toEqual([]);
 
   const wrong = await go("POST", "/otp/verify", {
     phone: "+14155550101",

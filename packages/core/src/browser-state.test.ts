@@ -57,6 +57,11 @@ describe("verified cookies", () => {
     expect(other.read(value, "login")).toBeUndefined();
   });
 
+  it("never count the client-id cookie as theirs, so clearing them all keeps the browser known", () => {
+    expect(cookies.owns("waotp_login")).toBe(true);
+    expect(cookies.owns("waotp_client")).toBe(false);
+  });
+
   it("cannot be written without a secret, and say so at once", () => {
     const unsigned = verifiedCookies();
     expect(() => unsigned.assertSigns()).toThrow(/needs a session, or a `secret`/);
@@ -77,6 +82,19 @@ describe("the step-up rule", () => {
     expect(rule.passes(undefined, "+14155550101", T0)).toBe(false);
     // Stamped in the future beyond clock drift: not trusted.
     expect(rule.passes(verification, "+14155550101", T0 - 60_001)).toBe(false);
+  });
+
+  it("fails closed on a verification whose time is not a number (a custom state's string or gap)", () => {
+    const rule = stepUpRule({ hasPhone: false, anyPhone: true });
+    const broken = [
+      { ...verification, verifiedAt: "1970-01-01T00:00:00.000Z" },
+      { phone: verification.phone, purpose: "step-up" },
+      { ...verification, verifiedAt: Number.NaN },
+      { ...verification, verifiedAt: Number.POSITIVE_INFINITY },
+    ];
+    for (const stored of broken) {
+      expect(rule.passes(stored as unknown as typeof verification, undefined, T0)).toBe(false);
+    }
   });
 
   it("takes any phone only when told to, and refuses bad settings at start-up", () => {

@@ -189,7 +189,8 @@ export function verifiedCookies(options: VerifiedCookieOptions = {}): VerifiedCo
     assertSigns: () => void keyOrThrow(),
     maxAgeSeconds: options.maxAgeSeconds ?? 86_400,
     nameOf: (purpose) => `${prefix}_${purpose}`,
-    owns: (name) => name.startsWith(`${prefix}_`),
+    // Clearing every verification must not drop the browser's client id (`waotp_client`).
+    owns: (name) => name.startsWith(`${prefix}_`) && name !== CLIENT_COOKIE,
     write(verification) {
       const signing = keyOrThrow();
       const payload = Buffer.from(JSON.stringify(verification)).toString("base64url");
@@ -263,8 +264,12 @@ export function stepUpRule(options: StepUpOptions) {
       now = Date.now(),
     ): verification is Verification {
       if (verification === undefined) return false;
+      // Fail closed: a time that is not a finite number (a state that stored a string, or none)
+      // makes every comparison false, which must not read as "recent enough".
       const age = now - verification.verifiedAt;
-      if (age > maxAgeSeconds * 1000 || age < -CLOCK_SKEW_MS) return false;
+      if (!Number.isFinite(age) || !(age <= maxAgeSeconds * 1000 && age >= -CLOCK_SKEW_MS)) {
+        return false;
+      }
       if (options.anyPhone === true) return true;
       return phone !== undefined && phone === verification.phone;
     },

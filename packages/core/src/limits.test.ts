@@ -527,4 +527,25 @@ describe("failures per phone", () => {
     expect(reasons.filter((r) => r === "INVALID_CODE")).toHaveLength(20);
     expect(reasons.filter((r) => r === "TOO_MANY_ATTEMPTS")).toHaveLength(100);
   });
+
+  it("counts guessers whose address is unknown in one shared budget, as it counts their sends", async () => {
+    // An adapter that cannot see addresses (a Web handler without clientIp) must not turn the
+    // per-client budget off: every unknown guesser shares one.
+    const t = setup({ limits: { sendsPerIp: false } });
+    const targets = phones(25);
+    for (const phone of targets) await t.otp.send({ phone });
+    const reasons = [];
+    for (const phone of targets) {
+      const result = await t.otp.verify({ phone, code: wrong(t.code(phone)), ip: null });
+      reasons.push(result.ok ? "ok" : result.reason);
+    }
+    expect(reasons.filter((r) => r === "INVALID_CODE")).toHaveLength(20);
+    expect(reasons.slice(20)).toEqual(Array(5).fill("TOO_MANY_ATTEMPTS"));
+    expect(t.events.at(-2)).toMatchObject({ type: "limited", limit: "ip_failures" });
+    // A client whose address is known is not held by the unknown ones.
+    const last = targets[24] as string;
+    expect(
+      await t.otp.verify({ phone: last, code: wrong(t.code(last)), ip: "198.51.100.8" }),
+    ).toMatchObject({ reason: "INVALID_CODE" });
+  });
 });

@@ -58,8 +58,9 @@ export interface LimitOptions {
    */
   failuresPerPhone?: WindowLimit | false;
   /**
-   * Wrong guesses one client (IP address, IPv6 by prefix) may make across all phones, counted when
-   * `verify` gets `ip`. `false` turns it off.
+   * Wrong guesses one client (IP address, IPv6 by prefix) may make across all phones. A `verify`
+   * without `ip` counts in one budget shared by every client whose address is unknown. `false`
+   * turns it off.
    * @default { max: 20, windowSeconds: 600, ipv6PrefixLength: 64 }
    */
   failuresPerIp?: (WindowLimit & { ipv6PrefixLength?: number }) | false;

@@ -54,7 +54,10 @@ export interface VerifyInput {
   /** The code as typed; spaces and dashes are ignored. */
   code: string;
   purpose?: string;
-  /** The client's IP address, for the per-client failure budget. */
+  /**
+   * The client's IP address, for the per-client failure budget. Without one (undefined or null),
+   * the guess counts in one budget shared by every client the server cannot see, as sends do.
+   */
   ip?: string | null;
   /** The `client` that asked for the code (see `SendInput.client`). */
   client?: string;

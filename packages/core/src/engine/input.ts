@@ -84,10 +84,15 @@ export function readSenderIp(config: ResolvedOptions, value: unknown): string | 
   return UNKNOWN_CLIENT;
 }
 
-/** The per-IP failure bucket's key for a guessing client; undefined when unknown or unlimited. */
+/**
+ * The per-IP failure bucket's key for a guessing client: its address, or, as for sends, one shared
+ * key for every client whose address the server could not read (an adapter that cannot see
+ * addresses must not switch the budget off); undefined without a per-IP failure limit.
+ */
 export function readGuesserIp(config: ResolvedOptions, value: unknown): string | undefined {
   const limit = config.failuresPerIp;
-  if (value === undefined || value === null || limit === undefined) return undefined;
+  if (limit === undefined) return undefined;
+  if (value === undefined || value === null) return UNKNOWN_CLIENT;
   return ipKey(readString(value, "ip", MAX_IP), limit.ipv6PrefixLength);
 }
 

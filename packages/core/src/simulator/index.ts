@@ -9,4 +9,9 @@ export {
   type OneMsgFake,
   type OneMsgFakeOptions,
 } from "./one-msg-fake.js";
-export { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./server.js";
+export {
+  isLoopbackHost,
+  type OneMsgSimulator,
+  type SimulatorOptions,
+  startOneMsgSimulator,
+} from "./server.js";

@@ -7,7 +7,12 @@ import { oneMsg } from "../one-msg/channel.js";
 import type { OtpOptions } from "../options.js";
 import { createOtp, type Otp } from "../otp.js";
 import { createTestChannel } from "../testing/test-channel.js";
-import { type OneMsgSimulator, type SimulatorOptions, startOneMsgSimulator } from "./server.js";
+import {
+  isLoopbackHost,
+  type OneMsgSimulator,
+  type SimulatorOptions,
+  startOneMsgSimulator,
+} from "./server.js";
 
 const PHONE = "+14155550101";
 
@@ -403,6 +408,34 @@ describe("the simulator checks requests as 1MSG does", () => {
       messages: unknown[];
     };
     expect(inbox.messages).toHaveLength(1);
+  });
+
+  it("shows codes only to requests that name this machine (no DNS rebinding)", async () => {
+    await api("POST", "sendTemplate", good());
+    // fetch() will not forge Host: send it with node:http, as a rebinding page's browser would.
+    const { request } = await import("node:http");
+    const get = (path: string, host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${sim.url}${path}`, { headers: { host } }, (res) => {
+          let body = "";
+          res.on("data", (chunk) => {
+            body += chunk;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    for (const path of ["/", "/_inbox/+14155550101"]) {
+      const foreign = await get(path, "attacker.example");
+      expect(foreign.status).toBe(403);
+      expect(foreign.body).not.toContain("123456");
+      expect((await get(path, `localhost:${sim.port}`)).status).toBe(200);
+    }
+    expect(isLoopbackHost("127.0.0.1:4010")).toBe(true);
+    expect(isLoopbackHost("[::1]:80")).toBe(true);
+    expect(isLoopbackHost("127.0.0.1.attacker.example")).toBe(false);
+    expect(isLoopbackHost(undefined)).toBe(false);
   });
 
   it("answers odd bodies and paths with 400, never 500", async () => {

@@ -64,8 +64,24 @@ export async function startOneMsgSimulator(
   });
 }
 
+/**
+ * Whether a request's `Host` names this machine (`localhost`, `127.x.x.x`, `[::1]`, any port). A page
+ * that shows simulated codes answers only such requests: a loopback bind alone does not stop a web
+ * page elsewhere from reaching it through a DNS name that resolves to 127.0.0.1 (DNS rebinding).
+ */
+export function isLoopbackHost(host: string | null | undefined): boolean {
+  const name = (host ?? "").trim().toLowerCase().replace(/:\d+$/, "");
+  return name === "localhost" || name === "[::1]" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
 async function serve(fake: OneMsgFake, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://simulator");
+  const showsCodes = url.pathname === "/" || url.pathname.startsWith("/_inbox/");
+  if (req.method === "GET" && showsCodes && !isLoopbackHost(req.headers.host)) {
+    res.writeHead(403, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "The simulated inbox answers only on localhost" }));
+    return;
+  }
   if (req.method === "GET" && url.pathname === "/") {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(inboxPage(fake));

@@ -39,7 +39,8 @@ export interface OtpHandlerOptions {
   bodyLimit?: number;
   /**
    * The client address for per-IP limits. A `Request` carries none, so there is no default: without
-   * it every send counts in the core's one bucket for unknown addresses (see `unknownIp`). Read it
+   * it every send and every wrong guess counts in the core's one budget for unknown addresses (see
+   * `unknownIp`). Read it
    * where your platform puts it (the README has a table), and from `X-Forwarded-For` only behind a
    * proxy you trust.
    */

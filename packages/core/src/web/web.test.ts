@@ -39,6 +39,28 @@ const cookiePair = (res: Response, name: string) =>
     ?.split(";")[0] ?? "";
 
 describe("otpHandler, called directly", () => {
+  it("keeps the per-client guess budget without clientIp: unknown guessers share one", async () => {
+    const channel = createTestChannel();
+    const otp = createOtp({ secret: SECRET, channel, limits: { sendsPerIp: false } });
+    const handler = otpHandler(otp, { secret: SECRET });
+    const phones = Array.from({ length: 10 }, (_, i) => `+1415555${String(2000 + i)}`);
+    for (const phone of phones) await otp.send({ phone });
+    const statuses: number[] = [];
+    for (const phone of phones) {
+      const right = channel.lastCode(phone) as string;
+      const wrong = right === "000000" ? "111111" : "000000";
+      for (let guess = 0; guess < 5; guess += 1) {
+        const res = await handler(
+          new Request("http://localhost/otp/verify", json({ phone, code: wrong })),
+        );
+        statuses.push(res.status);
+      }
+    }
+    // 20 wrong guesses across phones, then the shared budget refuses (as Express and Fastify do).
+    expect(statuses.filter((status) => status === 400)).toHaveLength(20);
+    expect(statuses.slice(20).every((status) => status === 429)).toBe(true);
+  });
+
   it("never holds more than the limit of a chunked body with no content-length", async () => {
     const { handler, channel } = setup();
     let pulled = 0;
