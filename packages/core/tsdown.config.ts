@@ -13,6 +13,8 @@ export default defineConfig([
       "store-kit": "src/store-kit.ts",
       web: "src/web/index.ts",
       "http-errors": "src/http-errors.ts",
+      vonage: "src/vonage/index.ts",
+      twilio: "src/twilio/index.ts",
     },
     format: ["esm", "cjs"],
     dts: true,

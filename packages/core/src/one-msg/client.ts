@@ -4,6 +4,15 @@
  * decision about one request, and are kept where a reader sees them together.
  */
 import { OtpError } from "../errors.js";
+import {
+  connectionErrorCode,
+  isRecord,
+  neverLeft,
+  parseJson,
+  retryAfterMs,
+  sleep,
+  TIMED_OUT,
+} from "../provider-http.js";
 import { OneMsgError, type OneMsgErrorFields, type OneMsgFailure, redact } from "./errors.js";
 
 export const DEFAULT_BASE_URL = "https://api.1msg.io";
@@ -68,9 +77,6 @@ export interface OneMsgClient {
   readonly baseUrl: string;
   request(options: RequestOptions): Promise<OneMsgResponse>;
 }
-
-// Errors that mean the request never left this machine, so trying again cannot send twice.
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /**
  * A small client for the 1MSG API: the token in exactly one place, a timeout on every call, and
@@ -164,12 +170,12 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
             { uncertain: req.sendsMessage === true },
           );
         }
-        const code = errorCode(error);
+        const code = connectionErrorCode(error);
         const wait = backoff(attempt);
         // Nothing left this machine, so another try cannot send twice.
         if (
           code !== undefined &&
-          NOT_SENT.has(code) &&
+          neverLeft(code) &&
           attempt < attempts &&
           Date.now() + wait < deadline
         ) {
@@ -177,7 +183,7 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
           continue;
         }
         // A connection that broke after the request went out may have carried it.
-        const unsent = code !== undefined && NOT_SENT.has(code);
+        const unsent = neverLeft(code);
         const uncertain = req.sendsMessage === true && !unsent;
         throw fail(
           "network",
@@ -271,27 +277,9 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
   return { channelId, baseUrl, request };
 }
 
-const TIMED_OUT = Symbol("timed out");
-
 /** Said of a send whose outcome is unknown. */
 export const MAY_ARRIVE =
   " The message may still arrive, and its code will work, so it was not sent again.";
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * What 1MSG said, from the shapes its errors come in: `{ message }`, `{ error: "..." }`,
@@ -310,34 +298,6 @@ export function providerMessage(
   }
   if (typeof message === "string") return message;
   if (typeof description === "string") return description;
-  return undefined;
-}
-
-/** `Retry-After` as whole seconds or an HTTP date, in milliseconds; anything else is ignored. */
-function retryAfterMs(header: string | null): number | undefined {
-  const value = header?.trim() ?? "";
-  if (/^\d{1,7}$/.test(value)) return Number(value) * 1000;
-  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value))
-    return undefined;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
-    const { code, errors, cause } = current as {
-      code?: unknown;
-      errors?: unknown;
-      cause?: unknown;
-    };
-    if (typeof code === "string") return code;
-    if (Array.isArray(errors) && errors.length > 0) {
-      current = errors[0];
-      continue;
-    }
-    current = cause;
-  }
   return undefined;
 }
 
