@@ -14,8 +14,53 @@ const NEVER_LEFT = new Set([
   "ENETUNREACH",
 ]);
 
-/** Rejected with by a call's own timer, to tell a timeout from a network failure. */
+/** Thrown by `timedFetch` when the provider did not answer in time (not a network failure). */
 export const TIMED_OUT = Symbol("timed out");
+
+/** A provider's answer, read whole. */
+export interface ProviderAnswer {
+  status: number;
+  /** The `Retry-After` header, as sent. */
+  retryAfter: string | null;
+  text: string;
+}
+
+/**
+ * One call, answered within `limitMs` or rejected with `TIMED_OUT`; the timer is raced against the
+ * call too, so it holds even for `fetch` implementations that ignore the abort signal. Any other
+ * rejection is the `fetch` failure itself (see `connectionErrorCode`).
+ */
+export async function timedFetch(
+  doFetch: typeof fetch,
+  url: string,
+  init: Omit<RequestInit, "signal">,
+  limitMs: number,
+): Promise<ProviderAnswer> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(TIMED_OUT);
+    }, limitMs);
+  });
+  const exchange = (async () => {
+    const response = await doFetch(url, { ...init, signal: controller.signal });
+    return {
+      status: response.status,
+      retryAfter: response.headers.get("retry-after"),
+      text: await response.text(),
+    };
+  })();
+  exchange.catch(() => {});
+  try {
+    return await Promise.race([exchange, timedOut]);
+  } catch (error) {
+    throw controller.signal.aborted ? TIMED_OUT : error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The system error code behind a `fetch` failure (undici nests it in `cause` or `errors`). */
 export function connectionErrorCode(error: unknown): string | undefined {

@@ -8,10 +8,12 @@ import {
   connectionErrorCode,
   isRecord,
   neverLeft,
+  type ProviderAnswer,
   parseJson,
   retryAfterMs,
   sleep,
   TIMED_OUT,
+  timedFetch,
 } from "../provider-http.js";
 import { OneMsgError, type OneMsgErrorFields, type OneMsgFailure, redact } from "./errors.js";
 
@@ -131,39 +133,25 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
     for (let attempt = 1; ; attempt++) {
       const left = deadline - Date.now();
       if (left <= 0) throw fail("timeout", "The code's lifetime ran out before 1MSG answered.");
-      const controller = new AbortController();
       const limit = Math.min(timeoutMs, left);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      // Raced against the timer too, for fetch implementations that ignore the abort signal.
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(TIMED_OUT);
-        }, limit);
-      });
-      const exchange = (async () => {
-        const response = await doFetch(url(req.path, req.query), {
-          method: req.method,
-          headers: {
-            accept: "application/json",
-            ...(req.body === undefined ? {} : { "content-type": "application/json" }),
-            ...(auth === "bearer" ? { authorization: `Bearer ${token}` } : {}),
-          },
-          ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
-          signal: controller.signal,
-        });
-        return {
-          status: response.status,
-          retryAfterHeader: response.headers.get("retry-after"),
-          text: await response.text(),
-        };
-      })();
-      exchange.catch(() => {});
-      let answer: Awaited<typeof exchange>;
+      let answer: ProviderAnswer;
       try {
-        answer = await Promise.race([exchange, timedOut]);
+        answer = await timedFetch(
+          doFetch,
+          url(req.path, req.query),
+          {
+            method: req.method,
+            headers: {
+              accept: "application/json",
+              ...(req.body === undefined ? {} : { "content-type": "application/json" }),
+              ...(auth === "bearer" ? { authorization: `Bearer ${token}` } : {}),
+            },
+            ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
+          },
+          limit,
+        );
       } catch (error) {
-        if (error === TIMED_OUT || controller.signal.aborted) {
+        if (error === TIMED_OUT) {
           throw fail(
             "timeout",
             `1MSG did not answer within ${limit} ms.${req.sendsMessage ? MAY_ARRIVE : ""}`,
@@ -190,10 +178,8 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
           `Could not reach 1MSG at ${baseUrl}${code ? ` (${code})` : ""}.${uncertain ? MAY_ARRIVE : ""}`,
           { uncertain },
         );
-      } finally {
-        clearTimeout(timer);
       }
-      const { status, retryAfterHeader, text } = answer;
+      const { status, retryAfter: retryAfterHeader, text } = answer;
 
       const json = parseJson(text);
       const data = isRecord(json) ? json : undefined;

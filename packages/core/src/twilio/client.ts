@@ -8,9 +8,11 @@ import { redact } from "../one-msg/errors.js";
 import {
   connectionErrorCode,
   neverLeft,
+  type ProviderAnswer,
   retryAfterMs,
   sleep,
   TIMED_OUT,
+  timedFetch,
 } from "../provider-http.js";
 import { TWILIO_ERROR_CODES } from "./codes.js";
 import { TwilioError, type TwilioErrorFields, type TwilioFailure } from "./errors.js";
@@ -112,41 +114,27 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
     for (let attempt = 1; ; attempt++) {
       const left = deadline - Date.now();
       if (left <= 0) throw fail("timeout", "The code's lifetime ran out before Twilio answered.");
-      const controller = new AbortController();
       const limit = Math.min(timeoutMs, left);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      // Raced against the timer too, for fetch implementations that ignore the abort signal.
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(TIMED_OUT);
-        }, limit);
-      });
-      const exchange = (async () => {
-        const response = await doFetch(url, {
-          method: req.method,
-          headers: {
-            accept: "application/json",
-            authorization,
-            ...(req.form === undefined
-              ? {}
-              : { "content-type": "application/x-www-form-urlencoded" }),
-          },
-          ...(req.form === undefined ? {} : { body: new URLSearchParams(req.form).toString() }),
-          signal: controller.signal,
-        });
-        return {
-          status: response.status,
-          retryAfter: response.headers.get("retry-after"),
-          text: await response.text(),
-        };
-      })();
-      exchange.catch(() => {});
-      let answer: Awaited<typeof exchange>;
+      let answer: ProviderAnswer;
       try {
-        answer = await Promise.race([exchange, timedOut]);
+        answer = await timedFetch(
+          doFetch,
+          url,
+          {
+            method: req.method,
+            headers: {
+              accept: "application/json",
+              authorization,
+              ...(req.form === undefined
+                ? {}
+                : { "content-type": "application/x-www-form-urlencoded" }),
+            },
+            ...(req.form === undefined ? {} : { body: new URLSearchParams(req.form).toString() }),
+          },
+          limit,
+        );
       } catch (error) {
-        if (error === TIMED_OUT || controller.signal.aborted) {
+        if (error === TIMED_OUT) {
           throw fail(
             "timeout",
             `Twilio did not answer within ${limit} ms.${sends ? MAY_ARRIVE : ""}`,
@@ -169,8 +157,6 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
           `Could not reach Twilio at ${baseUrl}${code ? ` (${code})` : ""}.${uncertain ? MAY_ARRIVE : ""}`,
           { uncertain },
         );
-      } finally {
-        clearTimeout(timer);
       }
 
       const { status, text } = answer;

@@ -11,10 +11,12 @@ import {
   connectionErrorCode,
   isRecord,
   neverLeft,
+  type ProviderAnswer,
   parseJson,
   retryAfterMs,
   sleep,
   TIMED_OUT,
+  timedFetch,
 } from "../provider-http.js";
 import { createSmsText, type SmsText, type SmsTextContext } from "../sms-text.js";
 import { VonageError, type VonageErrorFields, type VonageFailure } from "./errors.js";
@@ -166,36 +168,23 @@ export function vonageSms(options: VonageSmsOptions): VonageSmsChannel {
       // Built per try: a signed request carries a fresh timestamp.
       const body = form(message).toString();
       const limit = Math.min(settings.timeoutMs, left);
-      const controller = new AbortController();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(TIMED_OUT);
-        }, limit);
-      });
-      const exchange = (async () => {
-        const response = await doFetch(url, {
-          method: "POST",
-          headers: {
-            accept: "application/json",
-            "content-type": "application/x-www-form-urlencoded",
-          },
-          body,
-          signal: controller.signal,
-        });
-        return {
-          status: response.status,
-          retryAfter: response.headers.get("retry-after"),
-          text: await response.text(),
-        };
-      })();
-      exchange.catch(() => {});
-      let answer: Awaited<typeof exchange>;
+      let answer: ProviderAnswer;
       try {
-        answer = await Promise.race([exchange, timedOut]);
+        answer = await timedFetch(
+          doFetch,
+          url,
+          {
+            method: "POST",
+            headers: {
+              accept: "application/json",
+              "content-type": "application/x-www-form-urlencoded",
+            },
+            body,
+          },
+          limit,
+        );
       } catch (error) {
-        if (error === TIMED_OUT || controller.signal.aborted) {
+        if (error === TIMED_OUT) {
           throw fail("timeout", `Vonage did not answer within ${limit} ms.${MAY_ARRIVE}`, {
             uncertain: true,
           });
@@ -212,8 +201,6 @@ export function vonageSms(options: VonageSmsOptions): VonageSmsChannel {
           `Could not reach Vonage at ${settings.baseUrl}${code ? ` (${code})` : ""}.${unsent ? "" : MAY_ARRIVE}`,
           { uncertain: !unsent },
         );
-      } finally {
-        clearTimeout(timer);
       }
 
       const { status: httpStatus } = answer;
