@@ -10,6 +10,8 @@ export interface OtpMessage {
   expiresAt: Date;
   /** Seconds the code lives; a channel must not keep the message alive longer. */
   ttlSeconds: number;
+  /** The user's language as the send gave it (`pt-BR`), for the channel to match (`matchLocale`). */
+  locale?: string;
 }
 
 export interface ChannelSendResult {

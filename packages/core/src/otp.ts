@@ -38,6 +38,11 @@ export interface SendInput {
    * strangers still lets a fresh one take its first guess. Other clients share the phone's code.
    */
   client?: string;
+  /**
+   * The user's language (`pt-BR`): channels pick the template or text that fits it best (`pt_BR`,
+   * then `pt`), else their default.
+   */
+  locale?: string;
 }
 
 export interface SendResult {

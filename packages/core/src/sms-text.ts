@@ -3,6 +3,7 @@
  * code exactly once, and the WebOTP line that lets browsers fill the code in on one site only.
  */
 import { OtpError } from "./errors.js";
+import { matchLocale } from "./locale.js";
 
 /** What a message text is written from, besides the code. */
 export interface SmsTextContext {
@@ -62,38 +63,25 @@ export function createSmsText(
         `The SMS template for "${locale}" must contain {code} exactly once (the \`text\` option).`,
       );
     }
-    templates.set(normalize(locale), template);
+    templates.set(locale, template);
   }
   const fallback = options.defaultLocale ?? (templates.has("en") ? "en" : Object.keys(text)[0]);
-  if (fallback === undefined || !templates.has(normalize(fallback))) {
+  const defaultKey =
+    fallback === undefined ? undefined : matchLocale(fallback, [...templates.keys()]);
+  if (defaultKey === undefined) {
     throw new OtpError(
       "CONFIG_INVALID",
       "`defaultLocale` must name one of the SMS templates in `text`.",
     );
   }
   return (code, context) => {
-    const template =
-      pickTemplate(templates, context.locale) ?? (templates.get(normalize(fallback)) as string);
+    const key = matchLocale(context.locale, [...templates.keys()]) ?? defaultKey;
+    const template = templates.get(key) as string;
     return finish(
       template.replace("{minutes}", String(context.ttlMinutes)).replace("{code}", code),
       code,
     );
   };
-}
-
-/** `pt-BR`, `pt_br` and `PT-br` all become `pt_br`. */
-function normalize(locale: string): string {
-  return locale.trim().replace(/-/g, "_").toLowerCase();
-}
-
-/** The template for a locale: the exact one (`pt-BR` = `pt_BR`), then its language (`pt`). */
-export function pickTemplate(
-  templates: ReadonlyMap<string, string>,
-  locale: string | undefined,
-): string | undefined {
-  if (locale === undefined || locale.trim() === "") return undefined;
-  const key = normalize(locale);
-  return templates.get(key) ?? templates.get(key.split("_")[0] ?? key);
 }
 
 function occurrences(text: string, part: string): number {

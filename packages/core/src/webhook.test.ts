@@ -195,6 +195,15 @@ describe("fallback", () => {
     ).toBe(true);
   });
 
+  it("speaks the send's language in the fallback too", async () => {
+    const { t, fallback, fail, settle } = withFallback();
+    const { messageId } = await t.otp.send({ phone: PHONE_US, locale: "pt-BR" });
+    expect(t.channel.messages.at(-1)?.locale).toBe("pt-BR");
+    await fail(messageId);
+    await settle();
+    expect(fallback.messages.at(-1)?.locale).toBe("pt-BR");
+  });
+
   it("answers the webhook without waiting for the fallback channel", async () => {
     let release: () => void = () => {};
     let started: () => void = () => {};

@@ -145,6 +145,17 @@ describe("waotp doctor", () => {
     );
   });
 
+  it("checks the template in every language ONEMSG_LANGUAGE lists", async () => {
+    const s = await simulator({
+      templates: [DEFAULT_TEMPLATE, { ...DEFAULT_TEMPLATE, language: "es" }],
+    });
+    const { code, out } = await run(["doctor"], envFor(s, { ONEMSG_LANGUAGE: "en,es,pt_BR" }));
+    expect(out).toMatch(/✓ template "waotp_code" exists in language "en"/);
+    expect(out).toMatch(/✓ template "waotp_code" exists in language "es"/);
+    expect(out).toMatch(/✗ template "waotp_code" exists in language "pt_BR"/);
+    expect(code).toBe(1);
+  });
+
   it("stops at a wrong token with the setting to fix", async () => {
     const s = await simulator();
     const { code, out } = await run(["doctor"], envFor(s, { ONEMSG_TOKEN: "nope-nope" }));

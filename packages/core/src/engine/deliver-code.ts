@@ -21,6 +21,8 @@ export interface Recipient {
   client: string | undefined;
   /** The client that asked, the only one `status` answers. */
   sender: string | undefined;
+  /** The user's language, when the send named one. */
+  locale?: string | undefined;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function deliverCode(
   replaces?: string,
 ): Promise<{ messageId: string; expiresAt: number } | null> {
   const { config, store, now } = engine;
-  const { phone, purpose, ip, client, sender } = to;
+  const { phone, purpose, ip, client, sender, locale } = to;
   const code = generateCode(config.codeLength, config.random);
   const expiresAt = started + config.ttlMs;
   const hash = hashCode(config.key, purpose, phone.digits, code);
@@ -54,6 +56,7 @@ export async function deliverCode(
       purpose,
       expiresAt: new Date(expiresAt),
       ttlSeconds: config.ttlMs / 1000,
+      ...(locale === undefined ? {} : { locale }),
     }));
     if (typeof messageId !== "string" || messageId.length === 0) {
       throw new Error("the channel returned no message id");
@@ -78,7 +81,13 @@ export async function deliverCode(
     expiresAt,
     ...(config.fallback === undefined
       ? {}
-      : { phone: phone.digits, purpose, hash, ...(ip === undefined ? {} : { ip }) }),
+      : {
+          phone: phone.digits,
+          purpose,
+          hash,
+          ...(ip === undefined ? {} : { ip }),
+          ...(locale === undefined ? {} : { locale }),
+        }),
     ...(client === undefined ? {} : { client }),
     ...(sender === undefined ? {} : { sender }),
     ...(replaces === undefined ? {} : { fallback: true }),

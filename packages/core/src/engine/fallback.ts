@@ -54,7 +54,14 @@ export async function sendFallback(
     (p) => p.limit !== "phone_cooldown",
   );
   if (!(await takeSends(engine, plan, started, base)).ok) return;
-  const to = { phone, purpose, ip, client: failed.client, sender: failed.sender };
+  const to = {
+    phone,
+    purpose,
+    ip,
+    client: failed.client,
+    sender: failed.sender,
+    locale: failed.locale,
+  };
   const sent = await deliverCode(engine, channel, to, started, failed.hash);
   if (sent === null) return;
   engine.emit({

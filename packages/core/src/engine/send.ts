@@ -3,6 +3,7 @@
  * send in its limits, then store and send a fresh code.
  */
 import { OtpError } from "../errors.js";
+import { readLocale } from "../locale.js";
 import type { SendInput, SendResult } from "../otp.js";
 import { maskPhone, type Phone } from "../phone.js";
 import { type Engine, guard } from "./context.js";
@@ -29,6 +30,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
   const purpose = readPurpose(config, request.purpose);
   const ip = readSenderIp(config, request.ip);
   const client = readClient(config, request.client);
+  const locale = readLocale(request.locale);
   const started = engine.now();
 
   let idempotency: string | undefined;
@@ -47,7 +49,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
 
   let result: SendResult;
   try {
-    result = await sendNow(engine, phone, purpose, ip, client, started);
+    result = await sendNow(engine, phone, purpose, ip, client, locale, started);
   } catch (error) {
     if (idempotency !== undefined) await engine.forget(idempotency);
     throw error;
@@ -68,6 +70,7 @@ async function sendNow(
   purpose: string,
   ip: string | undefined,
   client: string | undefined,
+  locale: string | undefined,
   started: number,
 ): Promise<SendResult> {
   const { config } = engine;
@@ -95,7 +98,7 @@ async function sendNow(
 
   let delivered: Awaited<ReturnType<typeof deliverCode>>;
   try {
-    const to = { phone, purpose, ip, client: bound, sender: client };
+    const to = { phone, purpose, ip, client: bound, sender: client, locale };
     delivered = await deliverCode(engine, config.channel, to, started);
   } catch (error) {
     throw isUncertain(error) ? uncertainSendError(error, resendAt, engine.now()) : error;

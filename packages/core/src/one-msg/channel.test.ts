@@ -7,6 +7,7 @@ import { OtpError } from "../errors.js";
 import { createOneMsgFake } from "../simulator/one-msg-fake.js";
 import { oneMsgHandlers } from "../testing/msw.js";
 import { type OneMsgOptions, oneMsg } from "./channel.js";
+import { readOneMsgEnv } from "./env.js";
 import { OneMsgError } from "./errors.js";
 
 const BASE = "https://api.1msg.test";
@@ -111,6 +112,38 @@ describe("oneMsg send", () => {
       messageSendTtlSeconds: 300,
     });
     expect(fake.lastCode("14155550101")).toBe("493027");
+  });
+
+  it("sends the template in the user's language when it is approved in it, else the default", async () => {
+    const seen = capture();
+    const multi = channel({
+      template: {
+        name: fake.template.name,
+        namespace: fake.template.namespace,
+        language: "en",
+        languages: ["en", "pt_BR", "es"],
+      },
+    });
+    const cases: [string | undefined, string][] = [
+      ["pt-BR", "pt_BR"],
+      ["es-MX", "es"],
+      ["de", "en"],
+      [undefined, "en"],
+    ];
+    for (const [locale, _] of cases) {
+      // The fake knows only its English template; what is asked of 1MSG is what counts here.
+      await multi
+        .send({ ...message(), ...(locale === undefined ? {} : { locale }) })
+        .catch(() => {});
+    }
+    expect(seen.map((r) => (r.body as { language: { code: string } }).language.code)).toEqual(
+      cases.map(([, code]) => code),
+    );
+    expect(() =>
+      channel({ template: { name: "x", namespace: "n", language: "en", languages: ["pt-BR"] } }),
+    ).toThrow(/template.languages/);
+    const env = readOneMsgEnv({ ONEMSG_LANGUAGE: "en, pt_BR ,es" }).options.template;
+    expect(env).toMatchObject({ language: "en", languages: ["en", "pt_BR", "es"] });
   });
 
   it("puts the token in the query instead when asked, and only there", async () => {

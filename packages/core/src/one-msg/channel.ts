@@ -1,6 +1,7 @@
 import type { Channel } from "../channel.js";
 import { canAdvance, type DeliveryStatus, type DeliveryUpdate } from "../delivery-status.js";
 import { OtpError } from "../errors.js";
+import { matchLocale } from "../locale.js";
 import {
   createOneMsgClient,
   MAY_ARRIVE,
@@ -16,8 +17,14 @@ export interface OneMsgTemplate {
   name: string;
   /** Its namespace (ONEMSG_NAMESPACE); 1MSG answers 422 without it. */
   namespace: string;
-  /** Its language code (ONEMSG_LANGUAGE). @default "en" */
+  /** Its language code, used when a send names no language or none that fits (ONEMSG_LANGUAGE). @default "en" */
   language?: string;
+  /**
+   * Every language the template is approved in (`["en", "pt_BR", "es"]`; ONEMSG_LANGUAGE as a comma
+   * list, the first being `language`): a send's `locale` picks among them (`pt-BR` → `pt_BR` → `pt`).
+   * @default [language]
+   */
+  languages?: readonly string[];
 }
 
 export interface OneMsgOptions extends OneMsgClientOptions {
@@ -38,7 +45,7 @@ export interface OneMsgChannel extends Channel {
 export function authenticationTemplateBody(
   phone: string,
   code: string,
-  template: Required<OneMsgTemplate>,
+  template: { name: string; namespace: string; language: string },
 ): Record<string, unknown> {
   return {
     phone,
@@ -72,7 +79,12 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
     name: "1msg",
     client,
     async send(message) {
-      const body = authenticationTemplateBody(message.phone, message.code, template);
+      // The user's language among the template's approved ones, else the default.
+      const language = matchLocale(message.locale, template.languages) ?? template.language;
+      const body = authenticationTemplateBody(message.phone, message.code, {
+        ...template,
+        language,
+      });
       // WhatsApp takes 30 to 900 s for authentication templates; the code's lifetime is inside that.
       if (messageTtl) body.messageSendTtlSeconds = Math.min(900, Math.max(30, message.ttlSeconds));
       const { status, data } = await client.request({
@@ -164,11 +176,23 @@ function readTemplate(template: OneMsgTemplate | undefined): Required<OneMsgTemp
     throw missing("namespace", "ONEMSG_NAMESPACE");
   }
   const language = template.language ?? "en";
-  if (typeof language !== "string" || !/^[a-z]{2,3}(_[A-Z]{2})?$/.test(language)) {
+  const languages = template.languages ?? [language];
+  const code = /^[a-z]{2,3}(_[A-Z]{2})?$/;
+  if (
+    typeof language !== "string" ||
+    !code.test(language) ||
+    !Array.isArray(languages) ||
+    languages.some((each) => typeof each !== "string" || !code.test(each))
+  ) {
     throw new OtpError(
       "CONFIG_INVALID",
-      '`template.language` must be a language code such as "en" or "pt_BR".',
+      '`template.language` and `template.languages` must be language codes such as "en" or "pt_BR".',
     );
   }
-  return { name: template.name, namespace: template.namespace, language };
+  return {
+    name: template.name,
+    namespace: template.namespace,
+    language,
+    languages: languages.includes(language) ? [...languages] : [language, ...languages],
+  };
 }

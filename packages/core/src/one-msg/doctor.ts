@@ -17,7 +17,7 @@ import {
 /** Runs every check in order, stopping at the first one the later ones depend on. */
 export async function checkOneMsgSetup(
   client: OneMsgClient,
-  expected: ExpectedTemplate,
+  expected: ExpectedTemplate & { languages?: readonly string[] },
 ): Promise<TemplateCheck[]> {
   const checks: TemplateCheck[] = [];
   try {
@@ -51,12 +51,16 @@ export async function checkOneMsgSetup(
     });
     return checks;
   }
-  const { checks: templateChecks } = checkTemplates(list.templates, expected);
-  const [exists] = templateChecks;
-  if (exists !== undefined && !exists.ok && !list.complete) {
-    exists.note = `read only the first ${list.templates.length} templates of ${list.total ?? "an unknown number"}: 1MSG's pages did not end`;
+  // Each language the template is approved in is a template of its own to WhatsApp: check each.
+  const languages = [...new Set([expected.language, ...(expected.languages ?? [])])];
+  for (const language of languages) {
+    const { checks: templateChecks } = checkTemplates(list.templates, { ...expected, language });
+    const [exists] = templateChecks;
+    if (exists !== undefined && !exists.ok && !list.complete) {
+      exists.note = `read only the first ${list.templates.length} templates of ${list.total ?? "an unknown number"}: 1MSG's pages did not end`;
+    }
+    checks.push(...templateChecks);
   }
-  checks.push(...templateChecks);
   return checks;
 }
 

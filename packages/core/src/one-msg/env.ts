@@ -26,7 +26,11 @@ const REQUIRED = [
 /** What an environment says, with the required variables it lacks; values it lacks are empty strings. */
 export interface OneMsgEnvSettings {
   missing: (typeof REQUIRED)[number][];
-  options: OneMsgOptions & { template: Required<OneMsgOptions["template"]> };
+  options: OneMsgOptions & {
+    template: Required<Omit<OneMsgOptions["template"], "languages">> & {
+      languages?: readonly string[];
+    };
+  };
 }
 
 /**
@@ -42,6 +46,11 @@ export function readOneMsgEnv(env: OneMsgEnv): OneMsgEnvSettings {
       'ONEMSG_AUTH must be "bearer" (the Authorization header) or "query" (the token query parameter).',
     );
   }
+  // ONEMSG_LANGUAGE is one code, or a comma list of the template's approved languages, default first.
+  const languages = (env.ONEMSG_LANGUAGE || "en")
+    .split(",")
+    .map((each) => each.trim())
+    .filter((each) => each !== "");
   return {
     missing: REQUIRED.filter((name) => !env[name]),
     options: {
@@ -52,7 +61,8 @@ export function readOneMsgEnv(env: OneMsgEnv): OneMsgEnvSettings {
       template: {
         name: env.ONEMSG_TEMPLATE ?? "",
         namespace: env.ONEMSG_NAMESPACE ?? "",
-        language: env.ONEMSG_LANGUAGE || "en",
+        language: languages[0] ?? "en",
+        ...(languages.length > 1 ? { languages } : {}),
       },
     },
   };
@@ -61,7 +71,7 @@ export function readOneMsgEnv(env: OneMsgEnv): OneMsgEnvSettings {
 /**
  * `oneMsg()` options from `ONEMSG_*` variables: `ONEMSG_API_URL` (default https://api.1msg.io),
  * `ONEMSG_CHANNEL_ID`, `ONEMSG_TOKEN`, `ONEMSG_TEMPLATE`, `ONEMSG_NAMESPACE`, `ONEMSG_LANGUAGE`
- * (default en), `ONEMSG_AUTH` (`bearer`, the default, or `query`). Missing ones are a
+ * (default en; a comma list names every approved language, default first), `ONEMSG_AUTH` (`bearer`, the default, or `query`). Missing ones are a
  * `CONFIG_INVALID` error that names them.
  */
 export function oneMsgOptionsFromEnv(env: OneMsgEnv): OneMsgOptions {

@@ -303,6 +303,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (record.ip !== undefined) stored.ip = record.ip;
       if (record.client !== undefined) stored.client = record.client;
       if (record.sender !== undefined) stored.sender = record.sender;
+      if (record.locale !== undefined) stored.locale = record.locale;
       deliveries.set(messageId, stored);
     },
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { EXPIRED_GRACE_MS } from "./rules.js";
-import type { Bucket, ChallengeRecord, Store } from "./types.js";
+import type { Bucket, ChallengeRecord, DeliveryRecord, Store } from "./types.js";
 
 export interface StoreHarness {
   store: Store;
@@ -711,6 +711,30 @@ check("delivery", "moves forward only, and never out of a failure", async ({ sto
   expect((await step("failed", T0 + 3))?.changed).toBe(false);
   expect((await step("read", T0 + 4))?.record).toEqual({ status: "read", updatedAt: T0 + 4 });
   expect(await store.getDelivery(id, T0 + 5)).toEqual({ status: "read", updatedAt: T0 + 4 });
+});
+
+check("delivery", "keeps every field of a record, through its updates", async ({ store, k }) => {
+  // Each field a record can hold: a store that drops one (say, the language a fallback must speak)
+  // fails here, whatever it keeps them in.
+  const full: Required<DeliveryRecord> = {
+    status: "accepted",
+    updatedAt: T0,
+    error: "none yet",
+    phone: "14155550101",
+    purpose: "login",
+    expiresAt: T0 + 300_000,
+    hash: "h-code",
+    fallback: true,
+    ip: "198.51.100.7",
+    client: "client-tag",
+    sender: "sender-tag",
+    locale: "pt-BR",
+  };
+  const id = k("wamid.full");
+  await store.putDelivery(id, full, 60_000);
+  expect(await store.getDelivery(id, T0 + 1)).toEqual(full);
+  const moved = await store.advanceDelivery({ messageId: id, status: "sent" }, T0 + 2);
+  expect(moved).toEqual({ changed: true, record: { ...full, status: "sent", updatedAt: T0 + 2 } });
 });
 
 check("delivery", "keeps a failure's reason and ends there", async ({ store, k }) => {

@@ -93,6 +93,8 @@ export interface DeliveryRecord {
   client?: string;
   /** The requester who asked for the message (a keyed hash of `client`): only it sees the status. */
   sender?: string;
+  /** The language the send asked for, so a fallback speaks it too. */
+  locale?: string;
 }
 
 /**

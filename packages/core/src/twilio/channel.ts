@@ -72,7 +72,7 @@ export function twilioSms(options: TwilioSmsOptions): TwilioSmsChannel {
     name: "twilio-sms",
     client,
     async send(message: OtpMessage) {
-      const locale = (message as { locale?: unknown }).locale;
+      const locale = message.locale;
       const body = write(message.code, {
         locale: typeof locale === "string" ? locale : undefined,
         ttlMinutes: Math.max(1, Math.ceil(message.ttlSeconds / 60)),

@@ -108,7 +108,7 @@ export function vonageSms(options: VonageSmsOptions): VonageSmsChannel {
   );
 
   function compose(message: OtpMessage): { text: string; type: "text" | "unicode" } {
-    const locale = (message as { locale?: unknown }).locale;
+    const locale = message.locale;
     const text = settings.write(message.code, {
       locale: typeof locale === "string" && locale !== "" ? locale : undefined,
       ttlMinutes: Math.max(1, Math.ceil(message.ttlSeconds / 60)),

@@ -1,0 +1,43 @@
+/**
+ * The user's language, as a send names it (`pt-BR`, `pt_BR`, `en`), and how a channel picks among
+ * the languages it has (WhatsApp templates are approved per language; SMS texts are written per
+ * language): the same locale in either spelling, then its language alone, else nothing.
+ */
+import { OtpError } from "./errors.js";
+
+// BCP 47 in the shapes apps use: a 2-3 letter language, then subtags (region, script, variant).
+const LOCALE = /^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,3}$/;
+
+/** `pt-BR`, `pt_br` and `PT-br` all become `pt_br`. */
+export function normalizeLocale(locale: string): string {
+  return locale.trim().replace(/-/g, "_").toLowerCase();
+}
+
+/**
+ * The best of `available` for `requested`: the same locale (`pt-BR` finds `pt_BR`), then its
+ * language (`pt`); undefined when none fits (the caller then uses its default).
+ */
+export function matchLocale(
+  requested: string | undefined,
+  available: readonly string[],
+): string | undefined {
+  if (requested === undefined || requested.trim() === "") return undefined;
+  const wanted = normalizeLocale(requested);
+  const language = wanted.split("_")[0];
+  return (
+    available.find((candidate) => normalizeLocale(candidate) === wanted) ??
+    available.find((candidate) => normalizeLocale(candidate) === language)
+  );
+}
+
+/** A send's `locale`, checked: anything but a language tag is `INVALID_INPUT`. */
+export function readLocale(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !LOCALE.test(value)) {
+    throw new OtpError(
+      "INVALID_INPUT",
+      "`locale` must be a language tag such as `en`, `pt-BR` or `pt_BR`.",
+    );
+  }
+  return value;
+}
