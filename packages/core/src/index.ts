@@ -52,7 +52,8 @@ export {
   type OneMsgTemplate,
   oneMsg,
 } from "./one-msg/channel.js";
-export type { OneMsgClientOptions, RetryOptions } from "./one-msg/client.js";
+export type { OneMsgClientOptions } from "./one-msg/client.js";
+export type { RetryOptions } from "./provider-http.js";
 export { type OneMsgEnv, type OneMsgEnvSettings, oneMsgOptionsFromEnv } from "./one-msg/env.js";
 export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";
 export {

@@ -86,6 +86,38 @@ export function neverLeft(code: string | undefined): boolean {
   return code !== undefined && NEVER_LEFT.has(code);
 }
 
+/** How a provider client tries again a call that is safe to repeat; each channel documents its defaults. */
+export interface RetryOptions {
+  /** Tries in all, the first included. */
+  attempts?: number;
+  /** First backoff, doubled each retry, then jittered. */
+  baseDelayMs?: number;
+  /** Longest backoff, also the longest `Retry-After` honoured inside one call. */
+  maxDelayMs?: number;
+}
+
+/** The wait before try `attempt + 1`: doubling from `baseDelayMs` up to `maxDelayMs`, half of it jittered. */
+export function backoffDelay(
+  attempt: number,
+  delays: { baseDelayMs: number; maxDelayMs: number },
+  random: () => number,
+): number {
+  const ceiling = Math.min(delays.maxDelayMs, delays.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** `value` as an http(s) URL without trailing slashes, or undefined when it is not one. */
+export function httpUrl(value: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return undefined;
+  return parsed.toString().replace(/\/+$/, "");
+}
+
 /** `Retry-After` as whole seconds or an HTTP date, in milliseconds; anything else is ignored. */
 export function retryAfterMs(header: string | null | undefined): number | undefined {
   const value = header?.trim() ?? "";

@@ -5,11 +5,14 @@
  */
 import { OtpError } from "../errors.js";
 import {
+  backoffDelay,
   connectionErrorCode,
+  httpUrl,
   isRecord,
   neverLeft,
   type ProviderAnswer,
   parseJson,
+  type RetryOptions,
   retryAfterMs,
   sleep,
   TIMED_OUT,
@@ -18,15 +21,6 @@ import {
 import { OneMsgError, type OneMsgErrorFields, type OneMsgFailure, redact } from "./errors.js";
 
 export const DEFAULT_BASE_URL = "https://api.1msg.io";
-
-export interface RetryOptions {
-  /** Tries in all, the first included. @default 3 */
-  attempts?: number;
-  /** First backoff, doubled each retry, then jittered. @default 300 */
-  baseDelayMs?: number;
-  /** Longest backoff, also the longest `Retry-After` honoured inside one call. @default 5000 */
-  maxDelayMs?: number;
-}
 
 export interface OneMsgClientOptions {
   /** The channel (instance) id from the 1MSG dashboard. */
@@ -41,7 +35,10 @@ export interface OneMsgClientOptions {
   fetch?: typeof fetch;
   /** Time allowed for one call, answer included. @default 10000 */
   timeoutMs?: number;
-  /** Retries of calls that are safe to repeat; `false` for a single try. */
+  /**
+   * Retries of calls that are safe to repeat; `false` for a single try.
+   * @default { attempts: 3, baseDelayMs: 300, maxDelayMs: 5000 }
+   */
   retry?: RetryOptions | false;
   /** Random number in [0, 1) for backoff jitter. @default Math.random */
   random?: () => number;
@@ -114,10 +111,7 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
     return target.toString();
   }
 
-  function backoff(attempt: number): number {
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-  }
+  const backoff = (attempt: number) => backoffDelay(attempt, { baseDelayMs, maxDelayMs }, random);
 
   async function request(req: RequestOptions): Promise<OneMsgResponse> {
     const secrets = [token, ...(req.secrets ?? [])];
@@ -307,20 +301,12 @@ function readChannelId(value: unknown): string {
 }
 
 function readBaseUrl(value: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
+  const url = httpUrl(value);
+  if (url === undefined) {
     throw new OtpError(
       "CONFIG_INVALID",
       "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.",
     );
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new OtpError(
-      "CONFIG_INVALID",
-      "`baseUrl` (ONEMSG_API_URL) must be an http(s) URL such as https://api.1msg.io.",
-    );
-  }
-  return parsed.toString().replace(/\/+$/, "");
+  return url;
 }

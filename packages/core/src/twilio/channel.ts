@@ -1,5 +1,6 @@
 import type { Channel, OtpMessage } from "../channel.js";
 import { OtpError } from "../errors.js";
+import { httpUrl } from "../provider-http.js";
 import { createSmsText, type SmsTextOptions } from "../sms-text.js";
 import {
   createTwilioClient,
@@ -123,11 +124,7 @@ export function twilioSms(options: TwilioSmsOptions): TwilioSmsChannel {
 }
 
 function readCallback(value: string): string {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(value);
-  } catch {}
-  if (parsed === undefined || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+  if (httpUrl(value) === undefined) {
     throw new OtpError(
       "CONFIG_INVALID",
       "`statusCallback` (TWILIO_STATUS_CALLBACK) must be an http(s) URL Twilio can reach.",

@@ -6,9 +6,14 @@
 import { OtpError } from "../errors.js";
 import { redact } from "../one-msg/errors.js";
 import {
+  backoffDelay,
   connectionErrorCode,
+  httpUrl,
+  isRecord,
   neverLeft,
   type ProviderAnswer,
+  parseJson,
+  type RetryOptions,
   retryAfterMs,
   sleep,
   TIMED_OUT,
@@ -18,15 +23,6 @@ import { TWILIO_ERROR_CODES } from "./codes.js";
 import { TwilioError, type TwilioErrorFields, type TwilioFailure } from "./errors.js";
 
 export const TWILIO_API_URL = "https://api.twilio.com";
-
-export interface TwilioRetryOptions {
-  /** Tries in all, the first included. @default 3 */
-  attempts?: number;
-  /** First backoff, doubled each retry, then jittered. @default 300 */
-  baseDelayMs?: number;
-  /** Longest backoff, also the longest `Retry-After` honoured inside one call. @default 5000 */
-  maxDelayMs?: number;
-}
 
 export interface TwilioClientOptions {
   /** The account's SID, `AC` and 32 hex digits (TWILIO_ACCOUNT_SID). */
@@ -42,8 +38,11 @@ export interface TwilioClientOptions {
   fetch?: typeof fetch;
   /** Time allowed for one call, answer included. @default 10000 */
   timeoutMs?: number;
-  /** Retries of calls that are safe to repeat; `false` for a single try. */
-  retry?: TwilioRetryOptions | false;
+  /**
+   * Retries of calls that are safe to repeat; `false` for a single try.
+   * @default { attempts: 3, baseDelayMs: 300, maxDelayMs: 5000 }
+   */
+  retry?: RetryOptions | false;
   /** Random number in [0, 1) for backoff jitter. @default Math.random */
   random?: () => number;
 }
@@ -93,10 +92,7 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
   const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
   const credentialSecrets = [password, authorization.slice(6)];
 
-  function backoff(attempt: number): number {
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-  }
+  const backoff = (attempt: number) => backoffDelay(attempt, { baseDelayMs, maxDelayMs }, random);
 
   async function request(req: TwilioRequest) {
     const secrets = [...credentialSecrets, ...(req.secrets ?? [])];
@@ -160,7 +156,8 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
       }
 
       const { status, text } = answer;
-      const data = parseObject(text);
+      const json = parseJson(text);
+      const data = isRecord(json) ? json : undefined;
       if (status >= 200 && status < 300) {
         if (data === undefined) {
           throw fail(
@@ -273,26 +270,12 @@ export function readSid(value: unknown, prefix: string, name: string, variable: 
 }
 
 function readBaseUrl(value: string): string {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(value);
-  } catch {}
-  if (parsed === undefined || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+  const url = httpUrl(value);
+  if (url === undefined) {
     throw new OtpError(
       "CONFIG_INVALID",
       "`baseUrl` must be an http(s) URL such as https://api.twilio.com.",
     );
   }
-  return parsed.toString().replace(/\/+$/, "");
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const json = JSON.parse(text) as unknown;
-    return typeof json === "object" && json !== null && !Array.isArray(json)
-      ? (json as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  return url;
 }

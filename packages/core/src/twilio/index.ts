@@ -1,3 +1,4 @@
+export type { RetryOptions } from "../provider-http.js";
 export {
   DEFAULT_SMS_TEXT,
   type SmsText,
@@ -15,7 +16,6 @@ export {
   type TwilioClient,
   type TwilioClientOptions,
   type TwilioRequest,
-  type TwilioRetryOptions,
 } from "./client.js";
 export { TWILIO_ERROR_CODES } from "./codes.js";
 export {

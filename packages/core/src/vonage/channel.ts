@@ -8,11 +8,14 @@ import type { Channel, OtpMessage } from "../channel.js";
 import { OtpError } from "../errors.js";
 import { redact } from "../one-msg/errors.js";
 import {
+  backoffDelay,
   connectionErrorCode,
+  httpUrl,
   isRecord,
   neverLeft,
   type ProviderAnswer,
   parseJson,
+  type RetryOptions,
   retryAfterMs,
   sleep,
   TIMED_OUT,
@@ -30,15 +33,6 @@ import { isGsm7 } from "./text.js";
 import { readVonageParams, readVonageReceipt } from "./webhook.js";
 
 export const VONAGE_BASE_URL = "https://rest.nexmo.com";
-
-export interface VonageRetryOptions {
-  /** Tries in all, the first included: 1 to 3. @default 3 */
-  attempts?: number;
-  /** First backoff in ms, doubled each retry, then jittered. @default 500 */
-  baseDelayMs?: number;
-  /** Longest wait honoured inside one send. @default 5000 */
-  maxDelayMs?: number;
-}
 
 export interface VonageSmsOptions {
   /** The account's API key (VONAGE_API_KEY). */
@@ -74,7 +68,11 @@ export interface VonageSmsOptions {
   fetch?: typeof fetch;
   /** Time allowed for one call, answer included. @default 10000 */
   timeoutMs?: number;
-  retry?: VonageRetryOptions | false;
+  /**
+   * Retries of a send that provably did not go out, or was throttled (attempts 1 to 3); `false` for
+   * a single try. @default { attempts: 3, baseDelayMs: 500, maxDelayMs: 5000 }
+   */
+  retry?: RetryOptions | false;
   /** Random number in [0, 1) for backoff jitter. @default Math.random */
   random?: () => number;
 }
@@ -144,10 +142,7 @@ export function vonageSms(options: VonageSmsOptions): VonageSmsChannel {
     return new URLSearchParams(params);
   }
 
-  function backoff(attempt: number): number {
-    const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-  }
+  const backoff = (attempt: number) => backoffDelay(attempt, settings, random);
 
   async function send(message: OtpMessage) {
     const scrub = [...secrets, message.code];
@@ -460,12 +455,8 @@ function readSettings(options: VonageSmsOptions): Settings {
     }
     verifyReceipts = options.verifyReceipts === true ? {} : options.verifyReceipts;
   }
-  let baseUrl: string;
-  try {
-    const parsed = new URL(options.baseUrl ?? VONAGE_BASE_URL);
-    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("scheme");
-    baseUrl = parsed.toString().replace(/\/+$/, "");
-  } catch {
+  const baseUrl = httpUrl(options.baseUrl ?? VONAGE_BASE_URL);
+  if (baseUrl === undefined) {
     throw invalid("`baseUrl` must be an http(s) URL such as https://rest.nexmo.com.");
   }
   const timeoutMs = options.timeoutMs ?? 10_000;

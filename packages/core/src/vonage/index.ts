@@ -1,7 +1,7 @@
+export type { RetryOptions } from "../provider-http.js";
 export type { SmsText, SmsTextContext, SmsTextOptions } from "../sms-text.js";
 export {
   VONAGE_BASE_URL,
-  type VonageRetryOptions,
   type VonageSmsChannel,
   type VonageSmsOptions,
   vonageSms,
