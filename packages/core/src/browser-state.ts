@@ -96,14 +96,18 @@ export interface Requester {
   client?: string;
 }
 
-/** How an adapter reaches into its framework's request and response. */
-export interface RequestAccess<Req, Res> {
-  /** The client's address; undefined when unknown. */
-  ip(request: Req): string | undefined;
+/** How an adapter reads and writes cookies on its framework's request and response. */
+export interface CookieAccess<Req, Res> {
   /** Whether the request came over HTTPS (cookies are then Secure, the client id `__Host-`). */
   secure(request: Req): boolean;
   cookieHeader(request: Req): string | null | undefined;
   appendSetCookie(response: Res, value: string): void;
+}
+
+/** How an adapter reaches into its framework's request and response. */
+export interface RequestAccess<Req, Res> extends CookieAccess<Req, Res> {
+  /** The client's address; undefined when unknown. */
+  ip(request: Req): string | undefined;
 }
 
 /** The browser's id for the core (`SendInput.client`), kept in an HttpOnly cookie. */
@@ -215,6 +219,52 @@ export function verifiedCookies(options: VerifiedCookieOptions = {}): VerifiedCo
       } catch {
         return undefined;
       }
+    },
+  };
+}
+
+/** A verified state kept in signed cookies, over any framework (see `verifiedCookies`). */
+export interface SignedCookieState<Req, Res> {
+  /** Throws `CONFIG_INVALID` without a secret, before a code is used up. */
+  assertReady(request: Req): void;
+  save(request: Req, response: Res, verification: Verification): void;
+  load(request: Req, purpose: string): Verification | undefined;
+  /** Forgets one purpose's verification, or every one (never the client-id cookie). */
+  clear(request: Req, response: Res, purpose?: string): void;
+}
+
+/**
+ * Remembers verifications in the core's signed cookies, one per purpose: HttpOnly, SameSite=Lax,
+ * Secure on HTTPS, the same bytes from every adapter. Adapters give only their cookie access.
+ */
+export function signedCookieState<Req, Res>(
+  options: VerifiedCookieOptions,
+  access: CookieAccess<Req, Res>,
+): SignedCookieState<Req, Res> {
+  const cookies = verifiedCookies(options);
+  const set = (request: Req, response: Res, name: string, value: string, maxAge: number) =>
+    access.appendSetCookie(
+      response,
+      serializeCookie(name, value, cookieAttributes(access.secure(request), maxAge)),
+    );
+  return {
+    assertReady: () => cookies.assertSigns(),
+    save(request, response, verification) {
+      const value = cookies.write(verification);
+      set(request, response, cookies.nameOf(verification.purpose), value, cookies.maxAgeSeconds);
+    },
+    load(request, purpose) {
+      return cookies.read(
+        readCookie(access.cookieHeader(request), cookies.nameOf(purpose)),
+        purpose,
+      );
+    },
+    clear(request, response, purpose) {
+      const names =
+        purpose === undefined
+          ? Object.keys(parseCookies(access.cookieHeader(request))).filter(cookies.owns)
+          : [cookies.nameOf(purpose)];
+      for (const name of names) set(request, response, name, "", 0);
     },
   };
 }

@@ -1,6 +1,7 @@
 export {
   CLIENT_COOKIE,
   type ClientIds,
+  type CookieAccess,
   type CookieAttributes,
   clientCookie,
   clientIds,
@@ -9,8 +10,10 @@ export {
   type RequestAccess,
   type Requester,
   readCookie,
+  type SignedCookieState,
   type StepUpOptions,
   serializeCookie,
+  signedCookieState,
   stepUpRule,
   type Verification,
   type VerifiedCookieOptions,
@@ -53,7 +56,6 @@ export {
   oneMsg,
 } from "./one-msg/channel.js";
 export type { OneMsgClientOptions } from "./one-msg/client.js";
-export type { RetryOptions } from "./provider-http.js";
 export { type OneMsgEnv, type OneMsgEnvSettings, oneMsgOptionsFromEnv } from "./one-msg/env.js";
 export { OneMsgError, type OneMsgFailure } from "./one-msg/errors.js";
 export {
@@ -85,6 +87,7 @@ export {
   type WebhookResult,
 } from "./otp.js";
 export { type CountryCode, maskPhone, type Phone, parsePhone } from "./phone.js";
+export type { RetryOptions } from "./provider-http.js";
 export {
   CLIENT_ID_MAX_AGE_SECONDS,
   isClientId,

@@ -1,13 +1,6 @@
-import {
-  cookieAttributes,
-  parseCookies,
-  readCookie,
-  serializeCookie,
-  type Verification,
-  type VerifiedCookieOptions,
-  verifiedCookies,
-} from "@waotp/core";
+import { signedCookieState, type Verification, type VerifiedCookieOptions } from "@waotp/core";
 import type { Request, Response } from "express";
+import { EXPRESS_COOKIES } from "./client-cookie.js";
 
 export type { Verification };
 
@@ -44,18 +37,16 @@ function sessionOf(req: Request): Session | undefined {
 
 /**
  * Remembers verifications in `req.session` when express-session runs before the router, and
- * otherwise in the core's signed cookie (`verifiedCookies`): HttpOnly, SameSite=Lax, Secure on HTTPS.
+ * otherwise in the core's signed cookie (`signedCookieState`): HttpOnly, SameSite=Lax, Secure on HTTPS.
  */
 export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState {
-  const cookies = verifiedCookies(options);
+  const cookies = signedCookieState(options, EXPRESS_COOKIES);
   const regenerateOn = new Set(options.regenerateSessionOn ?? ["login", "register"]);
-  const setCookie = (req: Request, res: Response, name: string, value: string, maxAge: number) =>
-    res.append("Set-Cookie", serializeCookie(name, value, cookieAttributes(req.secure, maxAge)));
 
   return {
     assertReady(req) {
       // Without a session, the cookie must be signable before a code is used up.
-      if (sessionOf(req) === undefined) cookies.assertSigns();
+      if (sessionOf(req) === undefined) cookies.assertReady(req);
     },
     async save(req, res, verification) {
       let session = sessionOf(req);
@@ -71,8 +62,7 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
         session.waotp = { ...kept, [verification.purpose]: verification };
         return;
       }
-      const value = cookies.write(verification);
-      setCookie(req, res, cookies.nameOf(verification.purpose), value, cookies.maxAgeSeconds);
+      cookies.save(req, res, verification);
     },
     load(req, purpose) {
       const session = sessionOf(req);
@@ -80,7 +70,7 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
         const stored = session.waotp?.[purpose];
         return stored?.purpose === purpose ? stored : undefined;
       }
-      return cookies.read(readCookie(req.headers.cookie, cookies.nameOf(purpose)), purpose);
+      return cookies.load(req, purpose);
     },
     clear(req, res, purpose) {
       const session = sessionOf(req);
@@ -89,11 +79,7 @@ export function verifiedState(options: VerifiedStateOptions = {}): VerifiedState
         else if (session.waotp) delete session.waotp[purpose];
         return;
       }
-      const names =
-        purpose === undefined
-          ? Object.keys(parseCookies(req.headers.cookie)).filter(cookies.owns)
-          : [cookies.nameOf(purpose)];
-      for (const name of names) setCookie(req, res, name, "", 0);
+      cookies.clear(req, res, purpose);
     },
   };
 }

@@ -1,14 +1,10 @@
 import {
   CLIENT_COOKIE,
-  type CookieAttributes,
+  type CookieAccess,
   clientIds,
-  cookieAttributes,
-  parseCookies,
-  readCookie,
-  serializeCookie,
+  signedCookieState,
   type Verification,
   type VerifiedCookieOptions,
-  verifiedCookies,
 } from "../browser-state.js";
 
 /** Whether the request came over HTTPS: its cookies are then `Secure`, the client id `__Host-`. */
@@ -34,43 +30,20 @@ export interface VerifiedState {
   clear(request: Request, headers: Headers, purpose?: string): void | Promise<void>;
 }
 
-function setCookie(headers: Headers, name: string, value: string, attributes: CookieAttributes) {
-  headers.append("Set-Cookie", serializeCookie(name, value, attributes));
-}
+/** A `Request`'s cookies, and the answer's headers they are set in. */
+const WEB_COOKIES: CookieAccess<Request, Headers> = {
+  secure: isSecure,
+  cookieHeader: (request) => request.headers.get("cookie"),
+  appendSetCookie: (headers, value) => headers.append("Set-Cookie", value),
+};
 
 /**
- * Remembers verifications in the core's signed cookie (`verifiedCookies`), one per purpose:
+ * Remembers verifications in the core's signed cookie (`signedCookieState`), one per purpose:
  * HttpOnly, SameSite=Lax, Secure on HTTPS. Without `secret`, saving throws `CONFIG_INVALID`
  * before a code is used up, and nothing is ever read back.
  */
 export function verifiedState(options: VerifiedCookieOptions = {}): VerifiedState {
-  const cookies = verifiedCookies(options);
-  return {
-    assertReady: () => cookies.assertSigns(),
-    save(request, headers, verification) {
-      const value = cookies.write(verification);
-      setCookie(
-        headers,
-        cookies.nameOf(verification.purpose),
-        value,
-        cookieAttributes(isSecure(request), cookies.maxAgeSeconds),
-      );
-    },
-    load(request, purpose) {
-      return cookies.read(
-        readCookie(request.headers.get("cookie"), cookies.nameOf(purpose)),
-        purpose,
-      );
-    },
-    clear(request, headers, purpose) {
-      const names =
-        purpose === undefined
-          ? Object.keys(parseCookies(request.headers.get("cookie"))).filter(cookies.owns)
-          : [cookies.nameOf(purpose)];
-      for (const name of names)
-        setCookie(headers, name, "", cookieAttributes(isSecure(request), 0));
-    },
-  };
+  return signedCookieState(options, WEB_COOKIES);
 }
 
 /** The client-id cookie over a `Request` and the answer's headers. */
@@ -78,10 +51,5 @@ export function clientCookie(
   name: string | false = CLIENT_COOKIE,
   clientIp: (request: Request) => string | undefined = () => undefined,
 ) {
-  return clientIds<Request, Headers>(name, {
-    ip: clientIp,
-    secure: isSecure,
-    cookieHeader: (request) => request.headers.get("cookie"),
-    appendSetCookie: (headers, value) => headers.append("Set-Cookie", value),
-  });
+  return clientIds<Request, Headers>(name, { ...WEB_COOKIES, ip: clientIp });
 }
