@@ -236,7 +236,11 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     // Read receipts and failure reasons stay on the server; other browsers learn nothing.
     await post(WEBHOOK_SECRET, { ack: [{ id: messageId, status: "read" }] });
     const read = await authClient.whatsappOtp.status({ query: { messageId } });
-    expect(read.data).toEqual({ status: "delivered", updatedAt: expect.anything() });
+    expect(read.data).toEqual({
+      status: "delivered",
+      channel: "1msg",
+      updatedAt: expect.anything(),
+    });
     const stranger = t.client().authClient;
     expect((await stranger.whatsappOtp.status({ query: { messageId } })).error?.status).toBe(404);
   });

@@ -1,5 +1,13 @@
 import type { DeliveryUpdate } from "./delivery-status.js";
 
+/** The parts of a webhook request a provider's signature covers, as the HTTP adapters pass them. */
+export interface WebhookRequest {
+  /** The full URL the provider requested, as the server saw it (scheme, host, path, query). */
+  url: string;
+  /** Request headers, names in lower case. */
+  headers: Readonly<Record<string, string | undefined>>;
+}
+
 /** What a channel is asked to deliver. */
 export interface OtpMessage {
   /** International digits without the plus (`14155550101`), as 1MSG takes them. */
@@ -33,15 +41,28 @@ export interface ChannelSendResult {
  * A channel that cannot tell whether a failed send went out (the provider failed after taking it,
  * or did not answer in time) throws an error with `uncertain: true`. The engine then keeps the code
  * valid, so a late message still works, and says so to the caller; it never sends again by itself.
+ *
+ * A channel that was refused because this phone cannot get its messages at all (not a WhatsApp
+ * user, a landline for SMS) throws an error whose `details.reason` is `"unreachable"`: the engine
+ * then hands the code to the fallback channel, when one is configured.
  */
 export interface Channel {
   readonly name: string;
+  /** What the channel carries (`"whatsapp"`, `"sms"`): `send({ channel })` may name it by this. */
+  readonly kind?: string;
   send(message: OtpMessage): Promise<ChannelSendResult>;
   /** Asks the provider for a message's delivery state, for when webhooks are not set up. */
   poll?(messageId: string): Promise<DeliveryUpdate | null>;
   /**
-   * Reads the delivery updates in a webhook body (already parsed JSON). The channel owns its wire
-   * format; bodies it does not recognise give an empty list.
+   * Reads the delivery updates in a webhook body (parsed JSON, or form fields as strings). The
+   * channel owns its wire format; bodies it does not recognise give an empty list. A channel whose
+   * provider signs its webhooks checks the signature against `request` and drops what fails.
    */
-  readWebhook?(body: Record<string, unknown>): DeliveryUpdate[];
+  readWebhook?(body: Record<string, unknown>, request?: WebhookRequest): DeliveryUpdate[];
+}
+
+/** Whether a channel's failure means this phone cannot get its messages (see `Channel`). */
+export function isUnreachable(error: unknown): boolean {
+  const details = (error as { details?: unknown } | null | undefined)?.details;
+  return (details as { reason?: unknown } | undefined)?.reason === "unreachable";
 }

@@ -1,5 +1,6 @@
 import type { DeliveryStatus } from "./delivery-status.js";
 import type { ErrorCode, VerifyFailureReason } from "./error-codes.js";
+import type { FallbackReason } from "./options.js";
 
 /** The limit that refused a call. */
 export type LimitName =
@@ -8,7 +9,11 @@ export type LimitName =
   | "phone_failures"
   | "ip_failures"
   | "ip_window"
-  | "global_window";
+  | "global_window"
+  /** The fallback channel's own budget for one phone (`delivery.fallback.sendsPerPhone`). */
+  | "fallback_window"
+  /** The fallback channel's budget for the app (`delivery.fallback.globalSends`). */
+  | "fallback_global_window";
 
 interface EventBase {
   at: Date;
@@ -45,11 +50,17 @@ export type OtpEvent =
     })
   | (PhoneEvent & {
       type: "fallback";
-      /** The message that failed. */
-      messageId: string;
-      /** The message the fallback channel sent instead. */
+      /**
+       * Why the fallback carried the code: the message `failed`, the main channel `refused` the
+       * phone, no delivery report came in time (`timeout`), or the user `requested` it.
+       */
+      why: FallbackReason;
+      /** The message the fallback took over from (none after a refusal or a request). */
+      messageId?: string;
+      /** The message the fallback channel sent. */
       fallbackMessageId: string;
       channel: string;
+      expiresAt: Date;
     });
 
 export type OtpEventType = OtpEvent["type"];

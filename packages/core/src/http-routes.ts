@@ -62,6 +62,8 @@ export function otpRoutes<Req, Res>(
       const result = await otp.send({
         phone: body.phone as string,
         ...(body.purpose === undefined ? {} : { purpose: body.purpose as string }),
+        ...(body.locale === undefined ? {} : { locale: body.locale as string }),
+        ...(body.channel === undefined ? {} : { channel: body.channel as string }),
         ...ids.requester(request, response),
         ...(typeof idempotencyKey === "string" ? { idempotencyKey } : {}),
       });

@@ -258,17 +258,25 @@ describe("verifyFailureAnswer", () => {
 describe("deliveryStatusAnswer", () => {
   it("shows a read message as delivered, keeps a failure's reason on the server, and 404s the unknown", () => {
     const updatedAt = new Date(Date.UTC(2026, 0, 1));
-    expect(deliveryStatusAnswer({ status: "read", updatedAt })).toEqual({
+    expect(deliveryStatusAnswer({ status: "read", updatedAt, channel: "1msg" })).toEqual({
       ok: true,
       status: 200,
       headers: {},
-      body: { status: "delivered", updatedAt: "2026-01-01T00:00:00.000Z" },
+      body: { status: "delivered", updatedAt: "2026-01-01T00:00:00.000Z", channel: "1msg" },
     });
     expect(
-      deliveryStatusAnswer({ status: "failed", updatedAt, error: "user blocked us" }).body,
+      deliveryStatusAnswer({
+        status: "failed",
+        updatedAt,
+        channel: "1msg",
+        error: "user blocked us",
+        fallback: { messageId: "SM1", channel: "twilio-sms", why: "failed" },
+      }).body,
     ).toEqual({
       status: "failed",
       updatedAt: "2026-01-01T00:00:00.000Z",
+      channel: "1msg",
+      fallback: { messageId: "SM1", channel: "twilio-sms" },
     });
     expect(deliveryStatusAnswer(null)).toBe(errorAnswer("NOT_FOUND"));
   });

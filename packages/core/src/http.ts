@@ -21,6 +21,18 @@ import { publicStatus, publicVerifyFailure, type VerifyFailureDetail } from "./p
 export const DEFAULT_BODY_LIMIT = 2048;
 
 /**
+ * What a webhook body is, by its `Content-Type`: JSON (1MSG, Vonage's POST-JSON receipts) or a form
+ * (Twilio's status callbacks, Vonage's POST receipts); anything else is answered 415
+ * `UNSUPPORTED_MEDIA_TYPE`. Send and verify take JSON only.
+ */
+export function webhookBodyType(contentType: string | null | undefined): "json" | "form" | null {
+  const media = (contentType ?? "").split(";")[0]?.trim().toLowerCase();
+  if (media === "application/json") return "json";
+  if (media === "application/x-www-form-urlencoded") return "form";
+  return null;
+}
+
+/**
  * Whether an adapter reads a body sent with this `Content-Encoding`: only uncompressed ones. A
  * compressed 2 kB body saves nothing and would make every adapter inflate untrusted input;
  * anything else is answered 415 `UNSUPPORTED_MEDIA_TYPE`.
@@ -59,6 +71,10 @@ export interface PublicDeliveryStatus {
   status: Exclude<DeliveryStatus, "read">;
   /** ISO 8601. */
   updatedAt: string;
+  /** The channel that sent the message (`"1msg"`, `"twilio-sms"`). */
+  channel: string;
+  /** The fallback message that now carries the code, when one took over: follow its status. */
+  fallback?: { messageId: string; channel: string };
 }
 
 // A send whose message may still arrive: the client should wait for it, and may ask again later.
@@ -180,6 +196,6 @@ export function deliveryStatusAnswer(
   found: StatusResult | null,
 ): HttpOk<PublicDeliveryStatus> | HttpAnswer {
   if (found === null) return PLAIN.get("NOT_FOUND") as HttpAnswer;
-  const { status, updatedAt } = publicStatus(found);
-  return okAnswer({ status, updatedAt: updatedAt.toISOString() });
+  const { updatedAt, ...rest } = publicStatus(found);
+  return okAnswer({ ...rest, updatedAt: updatedAt.toISOString() });
 }

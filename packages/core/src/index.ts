@@ -20,7 +20,13 @@ export {
   type VerifiedCookies,
   verifiedCookies,
 } from "./browser-state.js";
-export type { Channel, ChannelSendResult, OtpMessage } from "./channel.js";
+export {
+  type Channel,
+  type ChannelSendResult,
+  isUnreachable,
+  type OtpMessage,
+  type WebhookRequest,
+} from "./channel.js";
 export type { RandomInt } from "./code.js";
 export {
   assertPurpose,
@@ -45,6 +51,7 @@ export {
   thrownAnswer,
   verifyFailureAnswer,
   WEBHOOK_BODY_LIMIT,
+  webhookBodyType,
 } from "./http.js";
 export { HTTP_ERRORS, type HttpErrorCode, type HttpErrorInfo } from "./http-errors.js";
 export { type OtpRoutes, otpRoutes, type RouteState, type Verdict } from "./http-routes.js";
@@ -69,6 +76,8 @@ export {
 export type {
   CodeOptions,
   DeliveryOptions,
+  FallbackOptions,
+  FallbackReason,
   IpSendLimit,
   LimitOptions,
   OtpOptions,

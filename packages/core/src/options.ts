@@ -97,10 +97,47 @@ export interface DeliveryOptions {
   /** @default 5 */
   pollIntervalSeconds?: number;
   /**
-   * A channel (SMS, email, ...) that gets a fresh code when a message is reported failed or
-   * undelivered while its code is still alive. Once per message; its own failures go no further.
+   * A second channel (SMS through `twilioSms` or `vonageSms`) for users the main channel cannot
+   * reach. A channel alone takes over on a failed message and on a refusal; the object form picks
+   * the triggers and the fallback's own budget (see `FallbackOptions`).
    */
-  fallback?: Channel;
+  fallback?: Channel | FallbackOptions;
+}
+
+/** Why the fallback channel carried a code. */
+export type FallbackReason = "failed" | "refused" | "timeout" | "requested";
+
+/**
+ * When the fallback channel takes over, and how much it may send. Each fallback message is a fresh
+ * code that replaces the pending one only while it is still pending, so a code goes out through the
+ * fallback once, whichever instance notices first. It counts in the phone's send window (not in the
+ * main channel's cooldown), in the client's address window, in the app's window, and in the
+ * fallback's own cooldown and budget below.
+ */
+export interface FallbackOptions {
+  channel: Channel;
+  /** A message reported failed or undelivered while its code is alive. @default true */
+  onFailed?: boolean;
+  /**
+   * The main channel refused the send because this number cannot get its messages (not a WhatsApp
+   * user): the same `send` call goes on through the fallback. @default true
+   */
+  onRefused?: boolean;
+  /**
+   * Seconds without a `delivered` (or `read`) report after which a fresh code goes out through the
+   * fallback. Needs delivery webhooks or `delivery.poll`: without reports every message times out.
+   * `false` turns it off. @default false
+   */
+  timeoutSeconds?: number | false;
+  /**
+   * Lets `send({ phone, channel })` name the fallback (by its name, `"twilio-sms"`, or kind,
+   * `"sms"`), for a "send by SMS instead" button. @default true
+   */
+  onRequest?: boolean;
+  /** Fallback messages to one phone. `false` leaves only the phone's shared limits. @default { max: 3, windowSeconds: 3600 } */
+  sendsPerPhone?: WindowLimit | false;
+  /** Fallback messages for the whole app (SMS costs more; it is the usual pumping target). Off unless set. */
+  globalSends?: WindowLimit;
 }
 
 export interface OtpOptions {
@@ -154,10 +191,21 @@ export interface ResolvedOptions {
   deliveryTtlMs: number;
   poll: boolean;
   pollIntervalMs: number;
-  fallback: Channel | undefined;
+  fallback: ResolvedFallback | undefined;
   onEvent: OnEvent | undefined;
   now: () => number;
   random: RandomInt;
+}
+
+export interface ResolvedFallback {
+  channel: Channel;
+  onFailed: boolean;
+  onRefused: boolean;
+  /** 0: off. */
+  timeoutMs: number;
+  onRequest: boolean;
+  sendsPerPhone: ResolvedWindow | undefined;
+  globalSends: ResolvedWindow | undefined;
 }
 
 /** Checks and completes the options of `createOtp`; every problem is a `CONFIG_INVALID` error. */
@@ -175,6 +223,12 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
       : { cooldownSeconds: 60, max: 5, windowSeconds: 600, ...limits.sendsPerPhone };
   const defaultPurpose = options.defaultPurpose ?? "login";
   assertPurpose(defaultPurpose, "defaultPurpose");
+  const fallback = delivery.fallback === undefined ? undefined : fallbackOptions(delivery.fallback);
+  if (fallback !== undefined && fallback.timeoutMs >= ttlSeconds * 1000) {
+    throw configError(
+      `\`delivery.fallback.timeoutSeconds\` (${fallback.timeoutMs / 1000}) must be shorter than the code's lifetime, \`code.ttlSeconds\` (${ttlSeconds}): a code that died cannot be handed on.`,
+    );
+  }
   return {
     key: secretBytes(options.secret),
     channel: channel("channel", options.channel),
@@ -241,8 +295,7 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
     poll: delivery.poll === true,
     pollIntervalMs:
       integer("delivery.pollIntervalSeconds", delivery.pollIntervalSeconds ?? 5, 1, 3600) * 1000,
-    fallback:
-      delivery.fallback === undefined ? undefined : channel("delivery.fallback", delivery.fallback),
+    fallback,
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
     random: options.random ?? cryptoRandomInt,
@@ -256,6 +309,48 @@ function channel(name: string, value: unknown): Channel {
     );
   }
   return value as Channel;
+}
+
+function fallbackOptions(given: Channel | FallbackOptions): ResolvedFallback {
+  const options: FallbackOptions =
+    typeof (given as Partial<Channel> | undefined)?.send === "function"
+      ? { channel: given as Channel }
+      : (given as FallbackOptions);
+  if (typeof options !== "object" || options === null) {
+    throw configError("`delivery.fallback` must be a channel or { channel, ... }.");
+  }
+  const flag = (name: keyof FallbackOptions, fallback: boolean) => {
+    const value = options[name] ?? fallback;
+    if (typeof value !== "boolean") {
+      throw configError(`\`delivery.fallback.${name}\` must be true or false.`);
+    }
+    return value;
+  };
+  const timeout = options.timeoutSeconds ?? false;
+  return {
+    channel: channel("delivery.fallback.channel", options.channel),
+    onFailed: flag("onFailed", true),
+    onRefused: flag("onRefused", true),
+    timeoutMs:
+      timeout === false ? 0 : integer("delivery.fallback.timeoutSeconds", timeout, 5, 600) * 1000,
+    onRequest: flag("onRequest", true),
+    sendsPerPhone:
+      options.sendsPerPhone === false
+        ? undefined
+        : windowLimit(
+            "delivery.fallback.sendsPerPhone",
+            { max: 3, windowSeconds: 3600 },
+            options.sendsPerPhone,
+          ),
+    globalSends:
+      options.globalSends === undefined
+        ? undefined
+        : windowLimit(
+            "delivery.fallback.globalSends",
+            { windowSeconds: 3600 },
+            options.globalSends,
+          ),
+  };
 }
 
 function windowLimit(

@@ -6,13 +6,14 @@
  * every store key.
  */
 
+import type { WebhookRequest } from "./channel.js";
 import type { DeliveryStatus } from "./delivery-status.js";
 import { createEngine } from "./engine/context.js";
 import { handleWebhook, status } from "./engine/delivery.js";
 import { send } from "./engine/send.js";
 import { verify } from "./engine/verify.js";
 import type { VerifyFailureReason } from "./error-codes.js";
-import { type OtpOptions, resolveOptions } from "./options.js";
+import { type FallbackReason, type OtpOptions, resolveOptions } from "./options.js";
 
 export interface SendInput {
   /** The phone as typed: `+1 (415) 555-0101`, `00 44 20 7946 0958`, or national with `defaultCountry`. */
@@ -43,14 +44,27 @@ export interface SendInput {
    * then `pt`), else their default.
    */
   locale?: string;
+  /**
+   * The channel to send through, by name (`"twilio-sms"`) or kind (`"sms"`): the fallback channel
+   * for a "send by SMS instead" button (`delivery.fallback.onRequest`). Left out, or naming the
+   * main channel, the code goes through the main channel; any other name is `INVALID_INPUT`.
+   */
+  channel?: string;
 }
 
 export interface SendResult {
   /** The normalized phone, E.164 (`+14155550101`). */
   phone: string;
   messageId: string;
+  /** The name of the channel that carries the code (`"1msg"`, `"twilio-sms"`). */
+  channel: string;
+  /**
+   * Present when the fallback channel carries the code: the main channel `refused` the phone,
+   * or the send `requested` the fallback.
+   */
+  fallback?: Extract<FallbackReason, "refused" | "requested">;
   expiresAt: Date;
-  /** The earliest moment another code can be sent to this phone. */
+  /** The earliest moment another code can be sent to this phone through the same channel. */
   resendAt: Date;
 }
 
@@ -88,7 +102,14 @@ export type VerifyResult =
 export interface StatusResult {
   status: DeliveryStatus;
   updatedAt: Date;
+  /** The name of the channel that sent this message. */
+  channel: string;
   error?: string;
+  /**
+   * The fallback message that took over this message's code (it failed, or no delivery report came
+   * in time): the code the user should type is the one it carries.
+   */
+  fallback?: { messageId: string; channel: string; why: FallbackReason };
 }
 
 export interface StatusOptions {
@@ -113,8 +134,12 @@ export interface Otp {
   verify(input: VerifyInput): Promise<VerifyResult>;
   /** The delivery state of a message sent by `send`, or null when it is unknown or forgotten. */
   status(messageId: string, options?: StatusOptions): Promise<StatusResult | null>;
-  /** Applies a delivery webhook body, as the channel reads it; safe to call twice with the same body. */
-  handleWebhook(body: unknown): Promise<WebhookResult>;
+  /**
+   * Applies a delivery webhook body, as the channels read it (the main one, then the fallback);
+   * safe to call twice with the same body. `request` (the URL and headers) lets a channel whose
+   * provider signs its webhooks check the signature (Twilio); the HTTP adapters always pass it.
+   */
+  handleWebhook(body: unknown, request?: WebhookRequest): Promise<WebhookResult>;
 }
 
 /**
@@ -132,6 +157,6 @@ export function createOtp(options: OtpOptions): Otp {
     send: (input) => send(engine, input),
     verify: (input) => verify(engine, input),
     status: (messageId, statusOptions) => status(engine, messageId, statusOptions),
-    handleWebhook: (body) => handleWebhook(engine, body),
+    handleWebhook: (body, request) => handleWebhook(engine, body, request),
   };
 }

@@ -49,10 +49,17 @@ export function publicVerifyFailure(
 export function publicStatus(status: StatusResult): {
   status: Exclude<DeliveryStatus, "read">;
   updatedAt: Date;
+  channel: string;
+  fallback?: { messageId: string; channel: string };
 } {
+  const { fallback } = status;
   return {
     status: status.status === "read" ? "delivered" : status.status,
     updatedAt: status.updatedAt,
+    channel: status.channel,
+    ...(fallback === undefined
+      ? {}
+      : { fallback: { messageId: fallback.messageId, channel: fallback.channel } }),
   };
 }
 

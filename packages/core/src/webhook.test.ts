@@ -16,6 +16,7 @@ describe("status", () => {
     expect(await t.otp.status(messageId)).toEqual({
       status: "accepted",
       updatedAt: new Date(t.now()),
+      channel: "test",
     });
   });
 
@@ -40,6 +41,7 @@ describe("handleWebhook", () => {
     expect(await t.otp.status(messageId)).toEqual({
       status: "delivered",
       updatedAt: new Date(t.now()),
+      channel: "test",
     });
     expect(t.events.at(-1)).toEqual({
       type: "delivery",

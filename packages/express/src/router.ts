@@ -7,6 +7,7 @@ import {
   otpRoutes,
   type VerifyFailureDetail,
   WEBHOOK_BODY_LIMIT,
+  webhookBodyType,
   webhookSecretMatches,
 } from "@waotp/core";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
@@ -105,10 +106,26 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
         if (webhookSecretMatches(req.params.secret, webhookSecret)) return next();
         sendAnswer(res, errorAnswer("UNAUTHORIZED"));
       },
-      onlyJson(WEBHOOK_BODY_LIMIT),
+      (req, res, next) => {
+        // JSON (1MSG, Vonage) or a form (Twilio's callbacks, Vonage's POST receipts).
+        if (webhookBodyType(req.get("content-type")) === null) {
+          sendAnswer(res, errorAnswer("UNSUPPORTED_MEDIA_TYPE"));
+        } else if (Number(req.get("content-length") ?? 0) > WEBHOOK_BODY_LIMIT) {
+          sendAnswer(res, errorAnswer("PAYLOAD_TOO_LARGE"));
+        } else next();
+      },
       express.json({ limit: WEBHOOK_BODY_LIMIT, type: "application/json", inflate: false }),
+      express.urlencoded({
+        limit: WEBHOOK_BODY_LIMIT,
+        type: "application/x-www-form-urlencoded",
+        extended: false,
+        inflate: false,
+      }),
       handle(async (req, res) => {
-        res.json(await otp.handleWebhook(req.body));
+        // The URL as this server saw it; a channel that knows the URL it gave the provider
+        // (Twilio's `statusCallback`) checks the signature against that one instead.
+        const url = `${req.protocol}://${req.get("host") ?? "localhost"}${req.originalUrl}`;
+        res.json(await otp.handleWebhook(req.body, { url, headers: plainHeaders(req) }));
       }),
     );
   }
@@ -135,6 +152,14 @@ function onlyJson(limit: number) {
       sendAnswer(res, errorAnswer("PAYLOAD_TOO_LARGE"));
     } else next();
   };
+}
+
+function plainHeaders(req: Request): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return headers;
 }
 
 function objectBody(req: Request): Record<string, unknown> {

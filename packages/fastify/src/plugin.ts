@@ -9,6 +9,7 @@ import {
   otpRoutes,
   type VerifyFailureDetail,
   WEBHOOK_BODY_LIMIT,
+  webhookBodyType,
   webhookSecretMatches,
 } from "@waotp/core";
 import type {
@@ -103,6 +104,18 @@ export const waotp: FastifyPluginAsync<OtpPluginOptions> = async (
   // depending on the app's validator compiler (a Zod or TypeBox one would not read this schema).
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser("application/json", { parseAs: "string" }, strictJson);
+  // Forms reach only the webhook route (its onRequest refuses them everywhere else).
+  fastify.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => {
+      const fields: Record<string, string> = {};
+      for (const [name, value] of new URLSearchParams(body as string)) {
+        if (!Object.hasOwn(fields, name)) fields[name] = value;
+      }
+      done(null, fields);
+    },
+  );
   fastify.setValidatorCompiler(objectValidator);
   fastify.setErrorHandler(otpErrorHandler(options));
 
@@ -132,10 +145,23 @@ export const waotp: FastifyPluginAsync<OtpPluginOptions> = async (
           if (!webhookSecretMatches(request.params.secret, webhookSecret)) {
             return refuse(reply, "UNAUTHORIZED");
           }
+          // A form (Twilio's callbacks, Vonage's POST receipts) or JSON, as for send and verify.
+          if (webhookBodyType(request.headers["content-type"]) === "form") {
+            return isFormRequest(request) ? undefined : refuse(reply, "UNSUPPORTED_MEDIA_TYPE");
+          }
           return json(request, reply);
         },
       },
-      async (request, reply) => reply.send(await otp.handleWebhook(request.body)),
+      async (request, reply) => {
+        // The URL as this server saw it; a channel that knows the URL it gave the provider
+        // (Twilio's `statusCallback`) checks the signature against that one instead.
+        const url = `${request.protocol}://${request.headers.host ?? request.hostname}${request.url}`;
+        const headers: Record<string, string | undefined> = {};
+        for (const [name, value] of Object.entries(request.headers)) {
+          headers[name] = Array.isArray(value) ? value.join(", ") : value;
+        }
+        return reply.send(await otp.handleWebhook(request.body, { url, headers }));
+      },
     );
   }
 
@@ -170,6 +196,14 @@ function refuse(
 ) {
   reply.header("connection", "close");
   return sendAnswer(reply, errorAnswer(code));
+}
+
+/** Whether a form body is present and not compressed. */
+function isFormRequest(request: FastifyRequest): boolean {
+  const { headers } = request;
+  const hasBody =
+    headers["transfer-encoding"] !== undefined || headers["content-length"] !== undefined;
+  return hasBody && acceptsBodyEncoding(headers["content-encoding"]);
 }
 
 /** Whether a request has a body, declared as `application/json` in UTF-8 and not compressed. */

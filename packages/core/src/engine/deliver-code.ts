@@ -27,16 +27,18 @@ export interface Recipient {
 
 /**
  * Stores a fresh code in place of the pending one and sends it. With `replaces`, only if the pending
- * code is still that one (a fallback for a failed message); otherwise it sends nothing and answers
- * null, as it does when the store would not take the code.
+ * code is still that one (a fallback taking over from a message); otherwise it sends nothing and
+ * answers null, as it does when the store would not take the code. `fallback` marks a message of
+ * the fallback channel, which hands nothing on.
  */
 export async function deliverCode(
   engine: Engine,
   channel: Channel,
   to: Recipient,
   started: number,
-  replaces?: string,
+  how: { replaces?: string; fallback?: boolean } = {},
 ): Promise<{ messageId: string; expiresAt: number } | null> {
+  const { replaces } = how;
   const { config, store, now } = engine;
   const { phone, purpose, ip, client, sender, locale } = to;
   const code = generateCode(config.codeLength, config.random);
@@ -82,6 +84,7 @@ export async function deliverCode(
     ...(config.fallback === undefined
       ? {}
       : {
+          sentAt: started,
           phone: phone.digits,
           purpose,
           hash,
@@ -90,7 +93,7 @@ export async function deliverCode(
         }),
     ...(client === undefined ? {} : { client }),
     ...(sender === undefined ? {} : { sender }),
-    ...(replaces === undefined ? {} : { fallback: true }),
+    ...(how.fallback === true ? { fallback: true } : {}),
   };
   // The message is out and its code is stored: failing to track its delivery only costs status().
   await Promise.resolve()

@@ -5,13 +5,14 @@
  * the fallback.
  */
 
+import type { WebhookRequest } from "../channel.js";
 import type { DeliveryUpdate } from "../delivery-status.js";
 import { isFailed, isFinal } from "../delivery-status.js";
 import { OtpError } from "../errors.js";
 import type { StatusOptions, StatusResult, WebhookResult } from "../otp.js";
 import type { DeliveryRecord } from "../store/types.js";
 import { type Engine, guard } from "./context.js";
-import { fallbackFor, sendFallback } from "./fallback.js";
+import { fallbackLink, takeOver } from "./fallback.js";
 import { readClient, readString } from "./input.js";
 import { pollKey, queuedMessageKey, queuedPhoneKey } from "./keys.js";
 
@@ -29,7 +30,7 @@ export async function status(
   if (record === null) return null;
   // A message sent for a client is that client's business alone.
   if (record.sender !== undefined && record.sender !== asking) return null;
-  const channel = record.fallback ? config.fallback : config.channel;
+  const channel = record.fallback ? config.fallback?.channel : config.channel;
   const worthAsking =
     !isFinal(record.status) && (record.expiresAt ?? Number.POSITIVE_INFINITY) > now();
   if (config.poll && channel?.poll && worthAsking) {
@@ -44,16 +45,26 @@ export async function status(
       }
     }
   }
+  // Any instance asked about an overdue message takes over (its timer may have died with its process).
+  void takeOver(engine, id, record, "timeout").catch(() => {});
+  const link = config.fallback === undefined ? undefined : await fallbackLink(engine, id);
   return {
     status: record.status,
     updatedAt: new Date(record.updatedAt),
+    channel: channel?.name ?? config.channel.name,
     ...(record.error === undefined ? {} : { error: record.error }),
+    ...(link === undefined ? {} : { fallback: link }),
   };
 }
 
-export async function handleWebhook(engine: Engine, body: unknown): Promise<WebhookResult> {
+export async function handleWebhook(
+  engine: Engine,
+  body: unknown,
+  request?: WebhookRequest,
+): Promise<WebhookResult> {
   const { config } = engine;
   let payload = body;
+  if (payload instanceof URLSearchParams) payload = Object.fromEntries(payload);
   if (typeof payload === "string" || payload instanceof Uint8Array) {
     try {
       payload = JSON.parse(
@@ -66,15 +77,23 @@ export async function handleWebhook(engine: Engine, body: unknown): Promise<Webh
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new OtpError("WEBHOOK_INVALID", "The webhook body must be a JSON object.");
   }
-  const reader = config.channel.readWebhook ?? config.fallback?.readWebhook;
-  if (reader === undefined) {
+  // Each channel reads its own provider's bodies; the first that recognises the body has it.
+  const readers = [config.channel, config.fallback?.channel].flatMap((channel) =>
+    channel?.readWebhook === undefined ? [] : [channel.readWebhook.bind(channel)],
+  );
+  if (readers.length === 0) {
     throw new OtpError(
       "WEBHOOK_INVALID",
       `The ${config.channel.name} channel does not take delivery webhooks.`,
     );
   }
+  let updates: DeliveryUpdate[] = [];
+  for (const read of readers) {
+    updates = read(payload as Record<string, unknown>, request);
+    if (updates.length > 0) break;
+  }
   const result: WebhookResult = { updated: 0, ignored: 0 };
-  for (const update of reader(payload as Record<string, unknown>)) {
+  for (const update of updates) {
     const applied = await applyUpdate(engine, update);
     if (applied?.changed) result.updated += 1;
     else result.ignored += 1;
@@ -90,7 +109,7 @@ async function applyUpdate(
   engine: Engine,
   received: DeliveryUpdate,
 ): Promise<{ changed: boolean; record: DeliveryRecord } | null> {
-  const { config, store } = engine;
+  const { store } = engine;
   const at = engine.now();
   let update = received;
   let applied = await guard(() => store.advanceDelivery(update, at));
@@ -111,9 +130,8 @@ async function applyUpdate(
     ...(record.error === undefined ? {} : { error: record.error }),
     ...(update.errorCode === undefined ? {} : { errorCode: update.errorCode }),
   });
-  const failed = isFailed(record.status) ? fallbackFor(engine, record, at) : null;
-  if (failed !== null && config.fallback !== undefined) {
-    void sendFallback(engine, config.fallback, update.messageId, failed).catch(() => {});
+  if (isFailed(record.status)) {
+    void takeOver(engine, update.messageId, record, "failed").catch(() => {});
   }
   return applied;
 }

@@ -1,75 +1,158 @@
 /**
- * The fallback: when the message carrying the pending code fails, a fresh code goes out through the
- * fallback channel, in place of the failed one if that is still the pending code.
+ * The fallback: a fresh code through the second channel when the main one cannot reach the user.
+ * Four triggers: the message failed, the main channel refused the phone (in `send`), no delivery
+ * report came in time, or the user asked (`send({ channel })`, in `send`). The two that act on a
+ * sent message (failed, timeout) go through `takeOver`: one claim per message, so whichever
+ * instance notices first sends, once; and the fresh code replaces the pending one only if it is
+ * still that message's code.
  */
-import type { Channel } from "../channel.js";
+import type { DeliveryStatus } from "../delivery-status.js";
+import type { FallbackReason, ResolvedFallback } from "../options.js";
 import { maskPhone, parsePhone } from "../phone.js";
 import type { DeliveryRecord } from "../store/types.js";
-import type { Engine } from "./context.js";
+import { type Engine, guard } from "./context.js";
 import { deliverCode } from "./deliver-code.js";
 import { UNKNOWN_CLIENT } from "./input.js";
+import { fallbackKey } from "./keys.js";
 import { sendBuckets, takeSends } from "./send-limits.js";
 
+/** What `status()` tells about a message the fallback took over from. */
+export interface FallbackLink {
+  messageId: string;
+  channel: string;
+  why: FallbackReason;
+}
+
+// Held under a message's fallback key while its fallback is being sent.
+const CLAIMED = "claimed";
+
 /**
- * The part of a failed message's record a fallback needs, or null when it has no fallback: one
- * is configured, the message was not itself a fallback, and its code is still alive.
+ * Whether the fallback channel is the one `send({ channel })` names: by its name or its kind.
+ * Naming the main channel (or nothing) is a plain send; any other name is refused by the caller.
  */
-export function fallbackFor(
-  engine: Engine,
-  record: DeliveryRecord,
-  at: number,
-): (Required<Pick<DeliveryRecord, "phone" | "purpose" | "hash">> & DeliveryRecord) | null {
-  const { phone, purpose, hash, expiresAt = 0 } = record;
-  if (
-    engine.config.fallback === undefined ||
-    record.fallback === true ||
-    phone === undefined ||
-    purpose === undefined ||
-    hash === undefined ||
-    expiresAt <= at
-  ) {
-    return null;
-  }
-  return { ...record, phone, purpose, hash };
+export function namesFallback(fallback: ResolvedFallback, name: string): boolean {
+  return name === fallback.channel.name || name === fallback.channel.kind;
+}
+
+/** States in which a message has not reached the phone yet: a timeout may take over. */
+function waiting(status: DeliveryStatus): boolean {
+  return status === "accepted" || status === "sent";
 }
 
 /**
- * Sends a fresh code through the fallback channel. It counts against the phone's and the app's
- * send windows (not the cooldown, which the failed send just started), charged to the client that
- * asked for the failed code (the shared bucket if its address was unknown).
+ * Whether the message may still hand its code to the fallback for `why`: the trigger is on, the
+ * message is not itself a fallback, its code is alive, and (for a timeout) it is overdue and still
+ * on its way. `due` skips the clock check, for a timer that measured the wait itself.
  */
-export async function sendFallback(
+function mayTakeOver(
   engine: Engine,
-  channel: Channel,
-  failedId: string,
-  failed: NonNullable<ReturnType<typeof fallbackFor>>,
-): Promise<void> {
-  const { config } = engine;
-  const { purpose } = failed;
-  const phone = parsePhone(`+${failed.phone}`);
-  const base = { phone: maskPhone(failed.phone), purpose };
-  const started = engine.now();
-  const ip = config.sendsPerIp === undefined ? undefined : (failed.ip ?? UNKNOWN_CLIENT);
-  const plan = sendBuckets(config, phone.digits, ip, failed.client).filter(
-    (p) => p.limit !== "phone_cooldown",
+  record: DeliveryRecord,
+  why: "failed" | "timeout",
+  at: number,
+  due = false,
+): boolean {
+  const fallback = engine.config.fallback;
+  if (fallback === undefined || record.fallback === true) return false;
+  if (record.phone === undefined || record.purpose === undefined || record.hash === undefined) {
+    return false;
+  }
+  if ((record.expiresAt ?? 0) <= at) return false;
+  if (why === "failed") return fallback.onFailed;
+  return (
+    fallback.timeoutMs > 0 &&
+    waiting(record.status) &&
+    (due || (record.sentAt ?? Number.POSITIVE_INFINITY) + fallback.timeoutMs <= at)
   );
-  if (!(await takeSends(engine, plan, started, base)).ok) return;
+}
+
+/**
+ * Sends a fresh code through the fallback in place of message `messageId`'s, when `why` applies to
+ * its record. Answers without waiting when another call (here or on another instance) has claimed
+ * the message. Its failures show as events (`limited`, `send_failed`), never to the caller.
+ */
+export async function takeOver(
+  engine: Engine,
+  messageId: string,
+  record: DeliveryRecord,
+  why: "failed" | "timeout",
+  due = false,
+): Promise<void> {
+  const { config, store } = engine;
+  const fallback = config.fallback;
+  const started = engine.now();
+  if (fallback === undefined || !mayTakeOver(engine, record, why, started, due)) return;
+  const { phone: digits, purpose, hash } = record as Required<DeliveryRecord>;
+  const key = fallbackKey(messageId);
+  const claimed = await guard(() =>
+    store.setIfAbsent(key, CLAIMED, config.deliveryTtlMs, started),
+  ).catch(() => CLAIMED);
+  if (claimed !== null) return;
+
+  const phone = parsePhone(`+${digits}`);
+  const base = { phone: maskPhone(digits), purpose };
+  const ip = config.sendsPerIp === undefined ? undefined : (record.ip ?? UNKNOWN_CLIENT);
+  const plan = sendBuckets(config, digits, ip, record.client, "fallback");
+  const taken = await takeSends(engine, plan, started, base).catch(() => null);
+  if (taken === null || !taken.ok) return;
   const to = {
     phone,
     purpose,
     ip,
-    client: failed.client,
-    sender: failed.sender,
-    locale: failed.locale,
+    client: record.client,
+    sender: record.sender,
+    locale: record.locale,
   };
-  const sent = await deliverCode(engine, channel, to, started, failed.hash);
+  const sent = await deliverCode(engine, fallback.channel, to, started, {
+    replaces: hash,
+    fallback: true,
+  }).catch(() => null);
   if (sent === null) return;
+  const link: FallbackLink = { messageId: sent.messageId, channel: fallback.channel.name, why };
+  await Promise.resolve()
+    .then(() => store.set(key, JSON.stringify(link), config.deliveryTtlMs, engine.now()))
+    .catch(() => {});
   engine.emit({
     type: "fallback",
     at: new Date(engine.now()),
     ...base,
-    messageId: failedId,
+    why,
+    messageId,
     fallbackMessageId: sent.messageId,
-    channel: channel.name,
+    channel: fallback.channel.name,
+    expiresAt: new Date(sent.expiresAt),
   });
+}
+
+/** The fallback message that took over from `messageId`, if one did. */
+export async function fallbackLink(
+  engine: Engine,
+  messageId: string,
+): Promise<FallbackLink | undefined> {
+  const raw = await guard(() => engine.store.get(fallbackKey(messageId), engine.now()));
+  if (raw === null || raw === CLAIMED) return undefined;
+  try {
+    const link = JSON.parse(raw) as FallbackLink;
+    return typeof link.messageId === "string" ? link : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the wait for a `delivered` report of a message just sent, when the timeout trigger is on.
+ * The timer lives in this process only; `status()` checks the same deadline on any instance, so a
+ * client that keeps asking gets its fallback even if this process stops.
+ */
+export function watchDelivery(engine: Engine, messageId: string): void {
+  const timeoutMs = engine.config.fallback?.timeoutMs ?? 0;
+  if (timeoutMs === 0) return;
+  const timer = setTimeout(() => {
+    void engine.store
+      .getDelivery(messageId, engine.now())
+      .then(async (record) => {
+        if (record !== null) await takeOver(engine, messageId, record, "timeout", true);
+      })
+      .catch(() => {});
+  }, timeoutMs);
+  timer.unref?.();
 }

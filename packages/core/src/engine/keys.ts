@@ -43,6 +43,18 @@ export const sendKeys = {
   global: "send:global",
 } as const;
 
+/** Fallback sends: the fallback's own cooldown and budget, apart from the main channel's. */
+export const fallbackSendKeys = {
+  cooldown: (digits: string, own: string) => `send:fallback:cooldown:${digits}${own}`,
+  phone: (digits: string, own: string) => `send:fallback:phone:${digits}${own}`,
+  global: "send:fallback:global",
+} as const;
+
+/** Claimed by the fallback that takes over from a message; then the fallback message's link. */
+export function fallbackKey(messageId: string): string {
+  return `fallback:${messageId}`;
+}
+
 /** A send's answer under its idempotency key. */
 export function idempotencyKey(purpose: string, digits: string, key: string): string {
   return `send:${purpose}:${digits}:${key}`;

@@ -6,30 +6,63 @@ import type { LimitName } from "../events.js";
 import type { ResolvedOptions } from "../options.js";
 import type { Bucket } from "../store/types.js";
 import { type Engine, guard, retryAfterSeconds } from "./context.js";
-import { sendKeys } from "./keys.js";
+import { fallbackSendKeys, sendKeys } from "./keys.js";
 
 /** Sends to one phone in a window, across all its clients, as a multiple of the shared window. */
 const PHONE_CEILING_FACTOR = 4;
 
-export type SendPlan = { bucket: Bucket; limit: LimitName; perPhone: boolean }[];
+export type SendPlan = {
+  bucket: Bucket;
+  limit: LimitName;
+  perPhone: boolean;
+  /** A bucket of the fallback channel alone (not shared with the main channel's sends). */
+  fallbackOnly?: true;
+}[];
 
 /**
  * The buckets a send to `digits` counts in. `ip` is the client's per-IP bucket (undefined: not
  * limited); `client`, the known client the code is bound to, gets its own cooldown, window and
- * per-IP bucket, so other clients' sends cannot hold them.
+ * per-IP bucket, so other clients' sends cannot hold them. A send `via` the fallback channel has
+ * that channel's cooldown instead of the main one's, and the fallback's own budget besides.
  */
 export function sendBuckets(
   config: ResolvedOptions,
   digits: string,
   ip: string | undefined,
   client: string | undefined,
+  via: "channel" | "fallback" = "channel",
 ): SendPlan {
   const plan: SendPlan = [];
-  const add = (limit: LimitName, key: string, max: number, windowMs: number, perPhone: boolean) =>
-    plan.push({ bucket: { key, limit: max, windowMs }, limit, perPhone });
+  const add = (
+    limit: LimitName,
+    key: string,
+    max: number,
+    windowMs: number,
+    perPhone: boolean,
+    fallbackOnly = false,
+  ) =>
+    plan.push({
+      bucket: { key, limit: max, windowMs },
+      limit,
+      perPhone,
+      ...(fallbackOnly ? { fallbackOnly } : {}),
+    });
   const own = client === undefined ? "" : `:${client}`;
+  const fallback = via === "fallback" ? config.fallback : undefined;
   if (config.phoneCooldownMs > 0) {
-    add("phone_cooldown", sendKeys.cooldown(digits, own), 1, config.phoneCooldownMs, true);
+    const key =
+      fallback === undefined
+        ? sendKeys.cooldown(digits, own)
+        : fallbackSendKeys.cooldown(digits, own);
+    add("phone_cooldown", key, 1, config.phoneCooldownMs, true, fallback !== undefined);
+  }
+  if (fallback?.sendsPerPhone) {
+    const { max, windowMs } = fallback.sendsPerPhone;
+    add("fallback_window", fallbackSendKeys.phone(digits, own), max, windowMs, true, true);
+  }
+  if (fallback?.globalSends) {
+    const { max, windowMs } = fallback.globalSends;
+    add("fallback_global_window", fallbackSendKeys.global, max, windowMs, false, true);
   }
   if (config.sendsPerPhone) {
     const { max, windowMs } = config.sendsPerPhone;
@@ -100,5 +133,9 @@ function rateLimitMessage(limit: LimitName, retryAfter: number): string {
       return `Too many codes were requested from this address. ${wait}`;
     case "global_window":
       return `The service is sending too many codes right now. ${wait}`;
+    case "fallback_window":
+      return `Too many codes were sent to this phone through the backup channel. ${wait}`;
+    case "fallback_global_window":
+      return `The service is sending too many codes through the backup channel right now. ${wait}`;
   }
 }

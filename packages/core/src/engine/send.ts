@@ -2,12 +2,15 @@
  * The send flow: read the request, answer a retried request from its idempotency key, count the
  * send in its limits, then store and send a fresh code.
  */
+import { type Channel, isUnreachable } from "../channel.js";
 import { OtpError } from "../errors.js";
 import { readLocale } from "../locale.js";
+import type { ResolvedOptions } from "../options.js";
 import type { SendInput, SendResult } from "../otp.js";
 import { maskPhone, type Phone } from "../phone.js";
 import { type Engine, guard } from "./context.js";
 import { deliverCode, isUncertain } from "./deliver-code.js";
+import { namesFallback, watchDelivery } from "./fallback.js";
 import {
   readAllowedPhone,
   readClient,
@@ -15,6 +18,7 @@ import {
   readObject,
   readPurpose,
   readSenderIp,
+  readString,
 } from "./input.js";
 import { idempotencyKey } from "./keys.js";
 import { isKnownClient } from "./known-clients.js";
@@ -31,6 +35,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
   const ip = readSenderIp(config, request.ip);
   const client = readClient(config, request.client);
   const locale = readLocale(request.locale);
+  const via = readVia(config, request.channel);
   const started = engine.now();
 
   let idempotency: string | undefined;
@@ -49,7 +54,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
 
   let result: SendResult;
   try {
-    result = await sendNow(engine, phone, purpose, ip, client, locale, started);
+    result = await sendNow(engine, { phone, purpose, ip, client, locale, via }, started);
   } catch (error) {
     if (idempotency !== undefined) await engine.forget(idempotency);
     throw error;
@@ -64,16 +69,19 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
   return result;
 }
 
-async function sendNow(
-  engine: Engine,
-  phone: Phone,
-  purpose: string,
-  ip: string | undefined,
-  client: string | undefined,
-  locale: string | undefined,
-  started: number,
-): Promise<SendResult> {
+/** What one send is: who gets the code, who asked, and through which channel. */
+interface Request {
+  phone: Phone;
+  purpose: string;
+  ip: string | undefined;
+  client: string | undefined;
+  locale: string | undefined;
+  via: "channel" | "fallback";
+}
+
+async function sendNow(engine: Engine, request: Request, started: number): Promise<SendResult> {
   const { config } = engine;
+  const { phone, purpose, ip, client, locale, via } = request;
   const base = { phone: maskPhone(phone.digits), purpose };
   // A client that signed in to this phone before gets a code bound to it, outside the phone's
   // shared cooldown and window: strangers can neither replace it, nor guess at it, nor keep the
@@ -82,48 +90,101 @@ async function sendNow(
     client !== undefined && (await isKnownClient(engine, phone.digits, client, started))
       ? client
       : undefined;
-  const taken = await takeSends(
-    engine,
-    sendBuckets(config, phone.digits, ip, bound),
-    started,
-    base,
-  );
-  if (!taken.ok) {
-    throw new OtpError("RATE_LIMITED", taken.message, {
-      retryAfter: taken.retryAfter,
-      details: { limit: taken.limit },
-    });
-  }
-  const { resendAt } = taken;
-
-  let delivered: Awaited<ReturnType<typeof deliverCode>>;
-  try {
-    const to = { phone, purpose, ip, client: bound, sender: client, locale };
-    delivered = await deliverCode(engine, config.channel, to, started);
-  } catch (error) {
-    throw isUncertain(error) ? uncertainSendError(error, resendAt, engine.now()) : error;
-  }
-  if (delivered === null) {
-    throw new OtpError(
-      "STORE_UNAVAILABLE",
-      "The code store did not save the code; try again shortly.",
+  const plan = sendBuckets(config, phone.digits, ip, bound, via);
+  const { resendAt } = refuseUnlessTaken(await takeSends(engine, plan, started, base));
+  const fallback = config.fallback;
+  const to = { phone, purpose, ip, client: bound, sender: client, locale };
+  const out = async (channel: Channel, resendBy: number, reason?: "refused" | "requested") => {
+    let delivered: Awaited<ReturnType<typeof deliverCode>>;
+    try {
+      delivered = await deliverCode(engine, channel, to, started, {
+        fallback: reason !== undefined,
+      });
+    } catch (error) {
+      throw isUncertain(error) ? uncertainSendError(error, resendBy, engine.now()) : error;
+    }
+    if (delivered === null) {
+      throw new OtpError(
+        "STORE_UNAVAILABLE",
+        "The code store did not save the code; try again shortly.",
+      );
+    }
+    const { messageId, expiresAt } = delivered;
+    const at = new Date(engine.now());
+    engine.emit(
+      reason === undefined
+        ? {
+            type: "sent",
+            at,
+            ...base,
+            messageId,
+            channel: channel.name,
+            expiresAt: new Date(expiresAt),
+          }
+        : {
+            type: "fallback",
+            at,
+            ...base,
+            why: reason,
+            fallbackMessageId: messageId,
+            channel: channel.name,
+            expiresAt: new Date(expiresAt),
+          },
     );
-  }
-  const { messageId, expiresAt } = delivered;
-  engine.emit({
-    type: "sent",
-    at: new Date(engine.now()),
-    ...base,
-    messageId,
-    channel: config.channel.name,
-    expiresAt: new Date(expiresAt),
-  });
-  return {
-    phone: phone.e164,
-    messageId,
-    expiresAt: new Date(expiresAt),
-    resendAt: new Date(resendAt),
+    return {
+      phone: phone.e164,
+      messageId,
+      channel: channel.name,
+      ...(reason === undefined ? {} : { fallback: reason }),
+      expiresAt: new Date(expiresAt),
+      resendAt: new Date(resendBy),
+    };
   };
+
+  if (via === "fallback" && fallback !== undefined) {
+    return out(fallback.channel, resendAt, "requested");
+  }
+  try {
+    const result = await out(config.channel, resendAt);
+    watchDelivery(engine, result.messageId);
+    return result;
+  } catch (error) {
+    if (fallback === undefined || !fallback.onRefused || !isUnreachable(error)) throw error;
+    // The main channel cannot reach this phone: the same send goes on through the fallback,
+    // counted once more in the fallback's own cooldown and budget only.
+    const own = sendBuckets(config, phone.digits, ip, bound, "fallback").filter(
+      (p) => p.fallbackOnly,
+    );
+    const more = refuseUnlessTaken(await takeSends(engine, own, started, base));
+    return out(fallback.channel, Math.max(resendAt, more.resendAt), "refused");
+  }
+}
+
+/** The answer of `takeSends`, or the `RATE_LIMITED` error its refusal becomes. */
+function refuseUnlessTaken(taken: Awaited<ReturnType<typeof takeSends>>): { resendAt: number } {
+  if (taken.ok) return taken;
+  throw new OtpError("RATE_LIMITED", taken.message, {
+    retryAfter: taken.retryAfter,
+    details: { limit: taken.limit },
+  });
+}
+
+/**
+ * The channel a send names: the main one (also when it names none) or, when the app allows it,
+ * the fallback. Anything else is `INVALID_INPUT`, so a client cannot pick an unconfigured channel.
+ */
+function readVia(config: ResolvedOptions, value: unknown): "channel" | "fallback" {
+  if (value === undefined) return "channel";
+  const name = readString(value, "channel", 64);
+  const { channel, fallback } = config;
+  if (name === channel.name || name === channel.kind) return "channel";
+  if (fallback?.onRequest && namesFallback(fallback, name)) return "fallback";
+  const allowed = [channel.name, ...(fallback?.onRequest ? [fallback.channel.name] : [])];
+  throw new OtpError(
+    "INVALID_INPUT",
+    `\`channel\` must name a configured channel: ${allowed.map((n) => `"${n}"`).join(" or ")}.`,
+    { details: { field: "channel" } },
+  );
 }
 
 /**
@@ -144,6 +205,10 @@ function reviveSendResult(stored: string): SendResult {
   return {
     phone: value.phone,
     messageId: value.messageId,
+    channel: value.channel,
+    ...(value.fallback === undefined
+      ? {}
+      : { fallback: value.fallback as NonNullable<SendResult["fallback"]> }),
     expiresAt: new Date(value.expiresAt),
     resendAt: new Date(value.resendAt),
   };

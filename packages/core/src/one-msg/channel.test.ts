@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { isUnreachable } from "../channel.js";
 import { OtpError } from "../errors.js";
 import { createOneMsgFake } from "../simulator/one-msg-fake.js";
 import { oneMsgHandlers } from "../testing/msw.js";
@@ -162,12 +163,45 @@ describe("oneMsg send", () => {
   });
 
   it("fails on HTTP 200 with sent: false, with 1MSG's message and what to check", async () => {
-    fake.inject({ kind: "sent_false", message: "Recipient has not opted in" });
+    fake.inject({ kind: "sent_false", message: "Template login_code is not approved" });
     const error = await failure(channel().send(message()));
     expect(error.reason).toBe("rejected");
     expect(error.httpStatus).toBe(200);
-    expect(error.providerMessage).toBe("Recipient has not opted in");
-    expect(error.message).toMatch(/Recipient has not opted in.*ONEMSG_TEMPLATE, ONEMSG_NAMESPACE/);
+    expect(error.providerMessage).toBe("Template login_code is not approved");
+    expect(error.message).toMatch(/not approved.*ONEMSG_TEMPLATE, ONEMSG_NAMESPACE/);
+  });
+
+  // What refuses the phone rather than the request: Meta's codes as 1MSG passes them on as text
+  // (reference "Common Meta error codes"; LIVE's failed acks carry "(#131026) ..."), and the 1MSG
+  // OTP guide's own list of failures (invalid phone, no opt-in). A fallback channel may reach these.
+  const UNREACHABLE_ANSWERS = [
+    "(#131026) Message undeliverable",
+    "(#131049) This message was not delivered to maintain healthy ecosystem engagement.",
+    "(#131030) Recipient phone number not in allowed list",
+    "The number is not a WhatsApp user",
+    "Phone is not registered on WhatsApp",
+    "Invalid phone number",
+    "Recipient has not opted in",
+  ];
+
+  it.each(UNREACHABLE_ANSWERS)("reads sent: false with %j as unreachable", async (said) => {
+    fake.inject({ kind: "sent_false", message: said });
+    const error = await failure(channel().send(message()));
+    expect(error).toMatchObject({ reason: "unreachable", details: { reason: "unreachable" } });
+    expect(isUnreachable(error)).toBe(true);
+  });
+
+  it("reads a 4xx that refuses the phone as unreachable, and a template error never", async () => {
+    fake.inject({ kind: "http", status: 400, body: { error: "Invalid phone number: 1415" } });
+    expect((await failure(channel().send(message()))).reason).toBe("unreachable");
+    fake.inject({
+      kind: "http",
+      status: 422,
+      body: { error: { code: 132001, message: "Template name does not exist in the translation" } },
+    });
+    const template = await failure(channel().send(message()));
+    expect(template.reason).toBe("rejected");
+    expect(isUnreachable(template)).toBe(false);
   });
 
   it("fails on 2xx without sent: true", async () => {

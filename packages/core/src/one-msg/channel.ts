@@ -9,7 +9,7 @@ import {
   type OneMsgClientOptions,
   providerMessage,
 } from "./client.js";
-import { OneMsgError, redact } from "./errors.js";
+import { OneMsgError, redact, unreachableText } from "./errors.js";
 import { readDeliveryEntry, readOneMsgWebhook } from "./webhook.js";
 
 export interface OneMsgTemplate {
@@ -77,6 +77,7 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
 
   return {
     name: "1msg",
+    kind: "whatsapp",
     client,
     async send(message) {
       // The user's language among the template's approved ones, else the default.
@@ -87,14 +88,31 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
       });
       // WhatsApp takes 30 to 900 s for authentication templates; the code's lifetime is inside that.
       if (messageTtl) body.messageSendTtlSeconds = Math.min(900, Math.max(30, message.ttlSeconds));
-      const { status, data } = await client.request({
-        method: "POST",
-        path: "sendTemplate",
-        body,
-        deadline: message.expiresAt.getTime(),
-        secrets: [message.code],
-        sendsMessage: true,
-      });
+      const { status, data } = await client
+        .request({
+          method: "POST",
+          path: "sendTemplate",
+          body,
+          deadline: message.expiresAt.getTime(),
+          secrets: [message.code],
+          sendsMessage: true,
+        })
+        .catch((error: unknown) => {
+          // A 4xx whose text refuses the phone, not the request.
+          if (
+            error instanceof OneMsgError &&
+            error.reason === "rejected" &&
+            unreachableText(error.providerMessage)
+          ) {
+            throw new OneMsgError("unreachable", error.message, {
+              ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+              ...(error.providerMessage === undefined
+                ? {}
+                : { providerMessage: error.providerMessage }),
+            });
+          }
+          throw error;
+        });
       // `sent` is a boolean in 1MSG's OpenAPI files and a string in some answers (1MSG's n8n nodes).
       const sent = flag(data.sent);
       const id = idOf(data.id);
@@ -112,6 +130,16 @@ export function oneMsg(options: OneMsgOptions): OneMsgChannel {
       if (sent === false && jobId !== undefined) return { messageId: `job:${jobId}`, queued: true };
       const secrets = [options.token, message.code];
       const said = providerMessage(data, "");
+      if (unreachableText(said)) {
+        throw new OneMsgError(
+          "unreachable",
+          `WhatsApp cannot reach this phone through 1MSG${said ? `: ${redact(said, secrets)}` : ""}.`,
+          {
+            httpStatus: status,
+            ...(said === undefined ? {} : { providerMessage: redact(said, secrets) }),
+          },
+        );
+      }
       throw new OneMsgError(
         "rejected",
         `1MSG did not send the message${said ? `: ${redact(said, secrets)}` : ""}. Check the template name, namespace and language (ONEMSG_TEMPLATE, ONEMSG_NAMESPACE, ONEMSG_LANGUAGE), that it is an approved AUTHENTICATION template with one body variable and a copy-code button, and that the phone uses WhatsApp and opted in.`,

@@ -6,8 +6,14 @@ export type OneMsgFailure =
   | "unauthorized"
   /** 403: the channel is on trial or its subscription is blocked. */
   | "forbidden"
-  /** 4xx or `sent: false`: 1MSG understood the request and refused it (template, namespace, phone, opt-in). */
+  /** 4xx or `sent: false`: 1MSG understood the request and refused it (template, namespace). */
   | "rejected"
+  /**
+   * A refusal that means WhatsApp cannot reach this phone from this channel: not a WhatsApp user
+   * (Meta 131026), held back for the ecosystem's health (131049), not on a test number's allowed
+   * list (131030), an invalid number, no opt-in. Another channel may reach it (see `unreachableText`).
+   */
+  | "unreachable"
   /** 429 after the retries the code's lifetime allowed. */
   | "rate_limited"
   /** 5xx: after the retries allowed, or at once for a send (it may have gone out). */
@@ -71,3 +77,23 @@ export function redact(text: string, secrets: readonly string[], max = 300): str
   }
   return out.length > max ? `${out.slice(0, max)}…` : out;
 }
+
+/**
+ * Whether what 1MSG said refuses the phone rather than the request. 1MSG passes Meta's errors on as
+ * text (the reference's error list; its failed acks carry `(#131026) ...`), and its own refusals
+ * name an invalid phone or a missing opt-in (the 1MSG OTP guide's list of failures). Template,
+ * namespace and parameter problems never match: those are the app's to fix, not the user's.
+ */
+export function unreachableText(text: string | undefined): boolean {
+  return text !== undefined && UNREACHABLE.some((pattern) => pattern.test(text));
+}
+
+const UNREACHABLE = [
+  /\b131026\b|\b131049\b|\b131030\b/,
+  /undeliverable/i,
+  /not (?:a |an )?(?:valid |active )?whats ?app (?:user|account|number|contact)/i,
+  /(?:isn't|is not|not) (?:on|registered (?:on|with|in|at)) whats ?app/i,
+  /(?:invalid|incorrect|wrong|non-normali[sz]ed) (?:phone|number|recipient|chat ?id)/i,
+  /(?:phone|number|recipient)(?: number)? (?:is )?(?:invalid|not valid)/i,
+  /\bopt(?:ed)?[- ]?in\b/i,
+];

@@ -294,6 +294,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         updatedAt: record.updatedAt,
         until: record.updatedAt + ttlMs,
       };
+      if (record.sentAt !== undefined) stored.sentAt = record.sentAt;
       if (record.expiresAt !== undefined) stored.expiresAt = record.expiresAt;
       if (record.error !== undefined) stored.error = record.error;
       if (record.phone !== undefined) stored.phone = record.phone;

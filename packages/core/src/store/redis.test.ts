@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module of the repository's test scripts
 import { startRedisServer } from "../../../../scripts/redis-server.mjs";
 import { bruteForceDay, expectBounded, report } from "../../test/helpers.js";
-import { createOtp } from "../otp.js";
+import type { Channel } from "../channel.js";
+import { createOtp, type Otp } from "../otp.js";
 import { createTestChannel } from "../testing/test-channel.js";
 import { redisStore } from "./redis.js";
 import { describeStore } from "./store-suite.js";
@@ -161,6 +162,68 @@ describe("redisStore", () => {
       ]);
       report("two instances on Redis", result);
       expectBounded(result);
+    } finally {
+      await a.quit();
+      await b.quit();
+    }
+  }, 60_000);
+
+  it("sends a code through the fallback once across two instances, whatever reports the failure", async () => {
+    const a = await createClient({ url: server.url }).connect();
+    const b = await createClient({ url: server.url }).connect();
+    try {
+      const shared = prefix();
+      let now = Date.now();
+      const sms = [
+        createTestChannel({ name: "sms", kind: "sms" }),
+        createTestChannel({ name: "sms", kind: "sms" }),
+      ];
+      const [one, two] = [a, b].map((client, i) =>
+        createOtp({
+          secret: "s".repeat(32),
+          channel: createTestChannel(),
+          store: redisStore(client, { prefix: shared }),
+          now: () => now,
+          limits: { sendsPerPhone: { cooldownSeconds: 60, max: 100, windowSeconds: 600 } },
+          delivery: {
+            fallback: {
+              channel: sms[i] as Channel,
+              timeoutSeconds: 20,
+              sendsPerPhone: { max: 100, windowSeconds: 600 },
+            },
+          },
+        }),
+      ) as [Otp, Otp];
+      const phone = "+14155550101";
+      const rounds = 10;
+      let userAsked = 0;
+      for (let round = 0; round < rounds; round++) {
+        const { messageId } = await one.send({ phone, purpose: `round${round}` });
+        now += 21_000; // overdue: every status() may take over too
+        const failed = { ack: [{ id: messageId, status: "failed" }] };
+        const racers = await Promise.allSettled([
+          one.handleWebhook(failed),
+          two.handleWebhook(failed),
+          two.handleWebhook(failed),
+          one.status(messageId),
+          two.status(messageId),
+          // The user presses "send by SMS instead" at about the same moment: before, during or
+          // after the automatic fallback, a little later each round.
+          new Promise((resolve) => setTimeout(resolve, round * 3)).then(() =>
+            two.send({ phone, purpose: `round${round}`, channel: "sms" }),
+          ),
+        ]);
+        if (racers[5]?.status === "fulfilled") userAsked += 1;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const sent = sms
+          .flatMap((channel) => channel.messages)
+          .filter((m) => m.purpose === `round${round}`);
+        expect(sent).toHaveLength(1);
+        now += 120_000; // past every cooldown
+      }
+      console.log(
+        `fallback race, two instances on Redis: ${rounds} rounds of 3 failure reports, 2 overdue status calls and a user request at once; one SMS each round (the user's request won ${userAsked} of them)`,
+      );
     } finally {
       await a.quit();
       await b.quit();

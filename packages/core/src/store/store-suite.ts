@@ -719,6 +719,7 @@ check("delivery", "keeps every field of a record, through its updates", async ({
   const full: Required<DeliveryRecord> = {
     status: "accepted",
     updatedAt: T0,
+    sentAt: T0 - 5,
     error: "none yet",
     phone: "14155550101",
     purpose: "login",

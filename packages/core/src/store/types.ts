@@ -77,6 +77,8 @@ export interface DeliveryRecord {
   status: DeliveryStatus;
   /** Epoch milliseconds of the last change. */
   updatedAt: number;
+  /** Epoch milliseconds of the send, for the fallback's delivery timeout. */
+  sentAt?: number;
   error?: string;
   /** Digits of the phone the code went to, for the fallback channel. */
   phone?: string;

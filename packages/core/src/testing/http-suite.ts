@@ -32,6 +32,9 @@ import { createOtp, type Otp } from "../otp.js";
 import type { VerifyFailureDetail } from "../public.js";
 import { memoryStore } from "../store/memory.js";
 import type { Store } from "../store/types.js";
+import { twilioSms } from "../twilio/channel.js";
+import { ACCOUNT_SID, CREATED_MESSAGE, callback } from "../twilio/fixtures.js";
+import { twilioSignature } from "../twilio/signature.js";
 import { createTestChannel } from "./test-channel.js";
 
 /**
@@ -285,6 +288,7 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
       site,
       /** A new browser: it keeps the cookies it is given. */
       browser: () => new Client(origin, true),
+      origin,
       channel,
       events,
       otp,
@@ -308,10 +312,31 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
         expect(res.body).toEqual({
           phone: PHONE,
           messageId: channel.messages[0]?.messageId,
+          channel: channel.name,
           expiresAt: "2026-01-01T00:05:00.000Z",
           resendAt: "2026-01-01T00:01:00.000Z",
         });
         expect(JSON.stringify(res.body)).not.toContain(channel.messages[0]?.code);
+      });
+
+      it("sends in the user's language and through the fallback when asked, and only a configured one", async () => {
+        const sms = createTestChannel({ name: "sms-test", kind: "sms" });
+        const { site, channel, browser } = await start({ otp: { delivery: { fallback: sms } } });
+        const user = browser();
+        const first = await user.send({ phone: PHONE, locale: "pt-BR" });
+        expect(first.body).toMatchObject({ channel: "test" });
+        expect(channel.messages[0]?.locale).toBe("pt-BR");
+        const bySms = await user.send({ phone: PHONE, channel: "sms", locale: "es" });
+        expect(bySms.status).toBe(200);
+        expect(bySms.body).toMatchObject({ channel: "sms-test", fallback: "requested" });
+        expect(sms.messages[0]?.locale).toBe("es");
+        const status = await user.get(`/otp/status/${bySms.body.messageId}`);
+        expect(status.body).toMatchObject({ status: "accepted", channel: "sms-test" });
+        const unknown = await site.send({ phone: "+14155550102", channel: "email" });
+        expect(unknown.status).toBe(400);
+        expect(unknown.body.error).toMatchObject({ code: "INVALID_INPUT" });
+        const typed = await site.send({ phone: "+14155550102", locale: 7 });
+        expect(typed.status).toBe(400);
       });
 
       it("answers INVALID_PHONE with 400", async () => {
@@ -695,6 +720,56 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
         expect(notObject.body.error.code).toBe("WEBHOOK_INVALID");
       });
 
+      it("takes a provider's form-encoded callback, checked against the URL it signed", async () => {
+        // A Twilio fallback whose create call is answered in process (API-MSG's 201 shape).
+        const token = "twilio-contract-token-0123456789";
+        const sid = `SM${"ab".repeat(16)}`;
+        const sms = twilioSms({
+          accountSid: ACCOUNT_SID,
+          authToken: token,
+          from: "+14155550100",
+          fetch: async () => Response.json({ ...CREATED_MESSAGE, sid }, { status: 201 }),
+        });
+        // A real clock: the client gives up on a send once the code's lifetime is over.
+        const { browser, origin } = await start({
+          otp: { now: Date.now, delivery: { fallback: sms } },
+        });
+        const user = browser();
+        const sent = await user.send({ phone: PHONE, channel: "sms" });
+        expect(sent.body).toMatchObject({ messageId: sid, channel: "twilio-sms" });
+        const path = `/otp/webhook/${WEBHOOK_SECRET}`;
+        const fields = { ...callback("delivered"), MessageSid: sid, SmsSid: sid };
+        const form = new URLSearchParams(fields).toString();
+        const type = "application/x-www-form-urlencoded";
+        const forged = await user.call(path, { body: form, type });
+        expect(forged.body).toEqual({ updated: 0, ignored: 0 });
+        const elsewhere = twilioSignature(token, `https://elsewhere.example${path}`, fields);
+        const replayed = await user.call(path, {
+          body: form,
+          type,
+          headers: { "x-twilio-signature": elsewhere },
+        });
+        expect(replayed.body).toEqual({ updated: 0, ignored: 0 });
+        expect((await user.get(`/otp/status/${sid}`)).body.status).toBe("accepted");
+        const signature = twilioSignature(token, `${origin}${path}`, fields);
+        const signed = await user.call(path, {
+          body: form,
+          type,
+          headers: { "x-twilio-signature": signature },
+        });
+        expect(signed.status).toBe(200);
+        expect(signed.body).toEqual({ updated: 1, ignored: 0 });
+        expect((await user.get(`/otp/status/${sid}`)).body).toMatchObject({
+          status: "delivered",
+          channel: "twilio-sms",
+        });
+        const text = await user.call(path, { body: form, type: "text/plain" });
+        expect(text.status).toBe(415);
+        // Forms stay a webhook's: send and verify take JSON only.
+        const formSend = await user.call("/otp/send", { body: `phone=${PHONE}`, type });
+        expect(formSend.status).toBe(415);
+      });
+
       it("is not mounted without a webhook secret", async () => {
         const { site } = await start({ adapter: { webhookSecret: undefined } });
         const res = await site.post("/otp/webhook/anything", { ack: [] });
@@ -735,7 +810,11 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
         const { body } = await asker.send({ phone: PHONE });
         const res = await asker.get(`/otp/status/${body.messageId}`);
         expect(res.status).toBe(200);
-        expect(res.body).toEqual({ status: "accepted", updatedAt: "2026-01-01T00:00:00.000Z" });
+        expect(res.body).toEqual({
+          status: "accepted",
+          updatedAt: "2026-01-01T00:00:00.000Z",
+          channel: "test",
+        });
         // Another browser (or a script with the id alone) learns nothing, not even that it exists.
         expect((await site.get(`/otp/status/${body.messageId}`)).status).toBe(404);
         // Whether it was read, and why a message failed, stay on the server.
@@ -754,6 +833,7 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
         expect((await asker.get(`/otp/status/${failed.body.messageId}`)).body).toEqual({
           status: "failed",
           updatedAt: "2026-01-01T00:00:00.000Z",
+          channel: "test",
         });
       });
     });

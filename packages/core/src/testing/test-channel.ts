@@ -20,6 +20,8 @@ export interface TestChannel extends Channel {
 export interface TestChannelOptions {
   /** Channel name shown in events. @default "test" */
   name?: string;
+  /** What it stands for (`"sms"`), so `send({ channel })` can name it by kind. */
+  kind?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export function createTestChannel(options: TestChannelOptions = {}): TestChannel
   let counter = 0;
   return {
     name: options.name ?? "test",
+    ...(options.kind === undefined ? {} : { kind: options.kind }),
     messages,
     // Delivery webhooks in 1MSG's format, so tests can play 1MSG's acks against it.
     readWebhook: readOneMsgWebhook,

@@ -1,10 +1,11 @@
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { isUnreachable } from "../channel.js";
 import { OtpError } from "../errors.js";
 import { type TwilioSmsOptions, twilioSms } from "./channel.js";
 import { readTwilioEnv, twilioOptionsFromEnv } from "./env.js";
-import { isUnreachable, TwilioError } from "./errors.js";
+import { TwilioError } from "./errors.js";
 import {
   ACCOUNT_SID,
   CREATED_MESSAGE,

@@ -10,6 +10,7 @@ import {
   type TwilioClientOptions,
 } from "./client.js";
 import { TwilioError } from "./errors.js";
+import { TWILIO_SIGNATURE_HEADER, verifyTwilioSignature } from "./signature.js";
 import { readTwilioWebhook } from "./webhook.js";
 
 export interface TwilioSmsOptions extends TwilioClientOptions, SmsTextOptions {
@@ -25,6 +26,12 @@ export interface TwilioSmsOptions extends TwilioClientOptions, SmsTextOptions {
    * @default true
    */
   validityPeriod?: boolean;
+  /**
+   * Status callbacks must carry a valid `X-Twilio-Signature` (checked against `statusCallback`, or
+   * the URL the adapter saw when that is not set, and the auth token); the rest are dropped. Needs
+   * `authToken`: Twilio signs with it even when requests use an API key. @default true
+   */
+  verifyCallbacks?: boolean;
 }
 
 export interface TwilioSmsChannel extends Channel {
@@ -65,12 +72,20 @@ export function twilioSms(options: TwilioSmsOptions): TwilioSmsChannel {
   const statusCallback =
     options.statusCallback === undefined ? undefined : readCallback(options.statusCallback);
   const validityPeriod = options.validityPeriod ?? true;
+  const verifyCallbacks = options.verifyCallbacks ?? true;
+  if (verifyCallbacks && statusCallback !== undefined && !options.authToken) {
+    throw new OtpError(
+      "CONFIG_INVALID",
+      "Status callbacks are checked with the auth token: set `authToken` (TWILIO_AUTH_TOKEN) beside the API key, or `verifyCallbacks: false` to take them unchecked.",
+    );
+  }
   const secrets = [options.authToken, options.apiSecret].filter(
     (value): value is string => typeof value === "string" && value !== "",
   );
 
   return {
     name: "twilio-sms",
+    kind: "sms",
     client,
     async send(message: OtpMessage) {
       const locale = message.locale;
@@ -119,8 +134,31 @@ export function twilioSms(options: TwilioSmsOptions): TwilioSmsChannel {
       });
       return update ?? null;
     },
-    readWebhook: readTwilioWebhook,
+    readWebhook(body, request) {
+      const updates = readTwilioWebhook(body as Record<string, unknown>);
+      if (updates.length === 0 || !verifyCallbacks) return updates;
+      // Unsigned, or signed for another URL or token: not Twilio's, so it changes nothing.
+      const valid =
+        request !== undefined &&
+        options.authToken !== undefined &&
+        verifyTwilioSignature({
+          authToken: options.authToken,
+          url: statusCallback ?? request.url,
+          params: stringFields(body),
+          signature: request.headers[TWILIO_SIGNATURE_HEADER],
+        });
+      return valid ? updates : [];
+    },
   };
+}
+
+/** The form fields of a parsed body, as Twilio signed them (text values only). */
+function stringFields(body: Record<string, unknown>): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value === "string") fields[name] = value;
+  }
+  return fields;
 }
 
 function readCallback(value: string): string {

@@ -65,8 +65,3 @@ export class TwilioError extends OtpError {
     this.uncertain = fields.uncertain === true;
   }
 }
-
-/** Whether an error means "this phone cannot get SMS through this channel" (see `TwilioFailure`). */
-export function isUnreachable(error: unknown): boolean {
-  return error instanceof TwilioError && error.reason === "unreachable";
-}

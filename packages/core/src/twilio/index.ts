@@ -1,3 +1,4 @@
+export { isUnreachable } from "../channel.js";
 export type { RetryOptions } from "../provider-http.js";
 export {
   DEFAULT_SMS_TEXT,
@@ -25,7 +26,6 @@ export {
   twilioOptionsFromEnv,
 } from "./env.js";
 export {
-  isUnreachable,
   TwilioError,
   type TwilioErrorFields,
   type TwilioFailure,

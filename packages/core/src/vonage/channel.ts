@@ -271,6 +271,7 @@ export function vonageSms(options: VonageSmsOptions): VonageSmsChannel {
 
   return {
     name: "vonage-sms",
+    kind: "sms",
     send,
     readWebhook,
     preview: compose,

@@ -1,3 +1,4 @@
+export { isUnreachable } from "../channel.js";
 export type { RetryOptions } from "../provider-http.js";
 export type { SmsText, SmsTextContext, SmsTextOptions } from "../sms-text.js";
 export {

@@ -1,4 +1,4 @@
-import { acceptsBodyEncoding } from "../http.js";
+import { acceptsBodyEncoding, webhookBodyType } from "../http.js";
 import type { HttpErrorCode } from "../http-errors.js";
 
 /** Why a body could not be read, as the code the HTTP contract answers with. */
@@ -64,6 +64,28 @@ function decoderFor(params: readonly string[]): InstanceType<typeof TextDecoder>
   } catch {
     throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
   }
+}
+
+/**
+ * Reads a webhook body: JSON as `readJson` does, or a form (UTF-8, under the same limits) as an
+ * object of its fields, the first value of each.
+ */
+export async function readWebhookBody(request: Request, limit: number): Promise<unknown> {
+  if (webhookBodyType(request.headers.get("content-type")) !== "form") {
+    return readJson(request, limit);
+  }
+  if (request.body === null || !acceptsBodyEncoding(request.headers.get("content-encoding"))) {
+    throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
+  }
+  if (Number(request.headers.get("content-length") ?? 0) > limit) {
+    throw new BodyError("PAYLOAD_TOO_LARGE");
+  }
+  const text = new TextDecoder().decode(await readAtMost(request.body, limit));
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (!Object.hasOwn(fields, name)) fields[name] = value;
+  }
+  return fields;
 }
 
 /** The stream's bytes, or `PAYLOAD_TOO_LARGE` as soon as they pass `limit` (the rest is never read). */

@@ -5,7 +5,7 @@ import { otpRoutes } from "../http-routes.js";
 import type { Otp } from "../otp.js";
 import type { VerifyFailureDetail } from "../public.js";
 import { answerResponse, jsonResponse } from "./answer.js";
-import { BodyError, readJson } from "./body.js";
+import { BodyError, readJson, readWebhookBody } from "./body.js";
 import { clientCookie, type VerifiedState, verifiedState } from "./state.js";
 
 /** Options of `otpHandler`, named as the Express router's (`OtpRouterOptions`). */
@@ -100,11 +100,9 @@ export function otpHandler(otp: Otp, options: OtpHandlerOptions = {}): OtpHandle
     if (!webhookSecretMatches(secret, webhookSecret)) {
       return answerResponse(errorAnswer("UNAUTHORIZED"), out);
     }
-    return jsonResponse(
-      200,
-      await otp.handleWebhook(await readJson(request, WEBHOOK_BODY_LIMIT)),
-      out,
-    );
+    const body = await readWebhookBody(request, WEBHOOK_BODY_LIMIT);
+    const seen = { url: request.url, headers: Object.fromEntries(request.headers) };
+    return jsonResponse(200, await otp.handleWebhook(body, seen), out);
   }
 
   async function status(request: Request, out: Headers, messageId: string): Promise<Response> {
