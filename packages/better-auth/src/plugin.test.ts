@@ -1,4 +1,5 @@
 import { isOtpError, oneMsg } from "@waotp/core";
+import { createTestChannel } from "@waotp/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { whatsappOtp } from "./plugin.js";
 import { type setupAuth as Setup, setupAuth, WEBHOOK_SECRET } from "./test-setup.js";
@@ -36,6 +37,31 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     const session = await authClient.getSession();
     expect(session.data?.user).toMatchObject({ phoneNumber: PHONE });
     expect(t.db.user).toHaveLength(1);
+  });
+
+  it("sends in the user's language, and by SMS when the user asks and the app configured it", async () => {
+    const sms = createTestChannel({ name: "sms-test", kind: "sms" });
+    t = await setupAuth({ delivery: { fallback: sms } });
+    const { authClient } = t.client();
+    const sent = await authClient.whatsappOtp.send({ phoneNumber: PHONE, locale: "pt-BR" });
+    expect(sent.data).toMatchObject({ channel: "1msg" });
+    const bySms = await authClient.whatsappOtp.send({
+      phoneNumber: PHONE,
+      channel: "sms",
+      locale: "es",
+    });
+    expect(bySms.data).toMatchObject({ channel: "sms-test", fallback: "requested" });
+    expect(sms.messages[0]?.locale).toBe("es");
+    const verified = await authClient.whatsappOtp.verify({
+      phoneNumber: PHONE,
+      code: sms.lastCode(PHONE) as string,
+    });
+    expect(verified.error).toBeNull();
+    const unknown = await authClient.whatsappOtp.send({
+      phoneNumber: "+14155550102",
+      channel: "email",
+    });
+    expect(unknown.error).toMatchObject({ status: 400, code: "INVALID_INPUT" });
   });
 
   it("signs the same user in on later codes", async () => {

@@ -8,6 +8,10 @@ import { browserOf, clientAddress } from "../requester.js";
 const sendBody = z.object({
   phoneNumber: z.string().max(64),
   purpose: z.enum([PURPOSES.signIn, PURPOSES.verifyPhone, PURPOSES.changePhone]).optional(),
+  /** The user's language (`pt-BR`): the template and SMS text that fit it best. */
+  locale: z.string().max(64).optional(),
+  /** The fallback channel by name or kind (`"sms"`), for "send by SMS instead", when configured. */
+  channel: z.string().max(64).optional(),
 });
 
 /** `POST /whatsapp-otp/send`: sends a code, with the same answer whether or not the number has an account. */
@@ -31,6 +35,8 @@ export function sendEndpoint(engine: Engine) {
         engine.otp().send({
           phone: ctx.body.phoneNumber,
           purpose: ctx.body.purpose ?? PURPOSES.signIn,
+          ...(ctx.body.locale === undefined ? {} : { locale: ctx.body.locale }),
+          ...(ctx.body.channel === undefined ? {} : { channel: ctx.body.channel }),
           ip,
           ...(client === undefined ? {} : { client }),
         }),
@@ -38,6 +44,8 @@ export function sendEndpoint(engine: Engine) {
       return ctx.json({
         phoneNumber: sent.phone,
         messageId: sent.messageId,
+        channel: sent.channel,
+        ...(sent.fallback === undefined ? {} : { fallback: sent.fallback }),
         expiresAt: sent.expiresAt.toISOString(),
         resendAt: sent.resendAt.toISOString(),
       });
