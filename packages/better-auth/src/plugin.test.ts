@@ -57,6 +57,12 @@ describe("whatsappOtp with a real better-auth and its client", () => {
       code: sms.lastCode(PHONE) as string,
     });
     expect(verified.error).toBeNull();
+    // Without a locale, the browser's preferred language.
+    await authClient.whatsappOtp.send(
+      { phoneNumber: "+14155550103", channel: "sms" },
+      { headers: { "accept-language": "pt-BR,pt;q=0.9" } },
+    );
+    expect(sms.messages.at(-1)?.locale).toBe("pt-BR");
     const unknown = await authClient.whatsappOtp.send({
       phoneNumber: "+14155550102",
       channel: "email",

@@ -14,6 +14,7 @@ import {
   type PublicDeliveryStatus,
   verifyFailureAnswer,
 } from "./http.js";
+import { requestLocale } from "./locale.js";
 import type { Otp, SendResult } from "./otp.js";
 import type { VerifyFailureDetail } from "./public.js";
 
@@ -53,6 +54,8 @@ export function otpRoutes<Req, Res>(
     ids: ClientIds<Req, Res>;
     state: RouteState<Req, Res>;
     verifyFailures?: VerifyFailureDetail | undefined;
+    /** The request's `Accept-Language` header: the user's language when the body names none. */
+    acceptLanguage?: (request: Req) => string | null | undefined;
   },
 ): OtpRoutes<Req, Res> {
   const { ids, state } = options;
@@ -62,7 +65,7 @@ export function otpRoutes<Req, Res>(
       const result = await otp.send({
         phone: body.phone as string,
         ...(body.purpose === undefined ? {} : { purpose: body.purpose as string }),
-        ...(body.locale === undefined ? {} : { locale: body.locale as string }),
+        ...requestLocale(body.locale as string | undefined, options.acceptLanguage?.(request)),
         ...(body.channel === undefined ? {} : { channel: body.channel as string }),
         ...ids.requester(request, response),
         ...(typeof idempotencyKey === "string" ? { idempotencyKey } : {}),

@@ -55,6 +55,7 @@ export {
 } from "./http.js";
 export { HTTP_ERRORS, type HttpErrorCode, type HttpErrorInfo } from "./http-errors.js";
 export { type OtpRoutes, otpRoutes, type RouteState, type Verdict } from "./http-routes.js";
+export { matchLocale, preferredLocale, requestLocale } from "./locale.js";
 export {
   authenticationTemplateBody,
   type OneMsgChannel,

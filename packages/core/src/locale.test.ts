@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matchLocale, readLocale } from "./locale.js";
+import { matchLocale, preferredLocale, readLocale } from "./locale.js";
 import { createOtp } from "./otp.js";
 import { createTestChannel } from "./testing/test-channel.js";
 
@@ -34,5 +34,18 @@ describe("locales", () => {
       code: "INVALID_INPUT",
     });
     expect(channel.messages).toHaveLength(2);
+  });
+});
+
+describe("preferredLocale", () => {
+  it("takes the browser's most wanted language tag", () => {
+    expect(preferredLocale("pt-BR,pt;q=0.9,en;q=0.8")).toBe("pt-BR");
+    expect(preferredLocale("en;q=0.5, es-MX;q=0.9, fr")).toBe("fr");
+    expect(preferredLocale("de;q=0.7,it;q=0.7")).toBe("de");
+    expect(preferredLocale("*;q=1, ja;q=0.2")).toBe("ja");
+    expect(preferredLocale("en;q=0, x!;q=1")).toBeUndefined();
+    expect(preferredLocale("")).toBeUndefined();
+    expect(preferredLocale(undefined)).toBeUndefined();
+    expect(preferredLocale(`${"a,".repeat(300)}pt`)).toBeUndefined();
   });
 });

@@ -41,3 +41,40 @@ export function readLocale(value: unknown): string | undefined {
   }
   return value;
 }
+
+/**
+ * The language a browser prefers most, from its `Accept-Language` header (`pt-BR,pt;q=0.9,en;q=0.8`
+ * gives `pt-BR`): the tag with the highest weight, the first among equals; `*`, weight 0 and
+ * anything that is not a language tag are skipped. Only the first 256 characters are read.
+ */
+export function preferredLocale(header: string | null | undefined): string | undefined {
+  if (typeof header !== "string") return undefined;
+  let best: string | undefined;
+  let bestWeight = 0;
+  for (const entry of header.slice(0, 256).split(",")) {
+    const [tag = "", ...params] = entry.split(";").map((part) => part.trim());
+    if (!LOCALE.test(tag)) continue;
+    let weight = 1;
+    for (const param of params) {
+      const q = /^q=([01](?:\.\d{0,3})?)$/i.exec(param);
+      if (q) weight = Number(q[1]);
+    }
+    if (weight > bestWeight) {
+      best = tag;
+      bestWeight = weight;
+    }
+  }
+  return best;
+}
+
+/**
+ * The user's language for a send that came over HTTP: the `locale` the body names (the core checks
+ * it), else the browser's preferred one from `Accept-Language`, else none.
+ */
+export function requestLocale(
+  given: string | undefined,
+  acceptLanguage: string | null | undefined,
+): { locale?: string } {
+  const locale = given ?? preferredLocale(acceptLanguage);
+  return locale === undefined ? {} : { locale };
+}

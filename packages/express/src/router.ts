@@ -71,7 +71,12 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
   const { webhookSecret } = options;
   assertWebhookSecret(webhookSecret);
 
-  const routes = otpRoutes(otp, { ids: browser, state, verifyFailures: options.verifyFailures });
+  const routes = otpRoutes(otp, {
+    ids: browser,
+    state,
+    verifyFailures: options.verifyFailures,
+    acceptLanguage: (req) => req.get("accept-language"),
+  });
   const router = express.Router();
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const small = [

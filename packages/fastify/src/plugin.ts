@@ -96,7 +96,12 @@ export const waotp: FastifyPluginAsync<OtpPluginOptions> = async (
     options.clientCookie ?? CLIENT_COOKIE,
     options.clientIp ?? ((request: FastifyRequest) => request.ip),
   );
-  const routes = otpRoutes(otp, { ids: browser, state, verifyFailures: options.verifyFailures });
+  const routes = otpRoutes(otp, {
+    ids: browser,
+    state,
+    verifyFailures: options.verifyFailures,
+    acceptLanguage: (request) => request.headers["accept-language"],
+  });
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
 
   // In this plugin's scope only: JSON is the one body it reads, as body-parser's strict JSON

@@ -1,3 +1,4 @@
+import { requestLocale } from "@waotp/core";
 import { createAuthEndpoint } from "better-auth/api";
 import * as z from "zod";
 import { core } from "../api-error.js";
@@ -35,7 +36,10 @@ export function sendEndpoint(engine: Engine) {
         engine.otp().send({
           phone: ctx.body.phoneNumber,
           purpose: ctx.body.purpose ?? PURPOSES.signIn,
-          ...(ctx.body.locale === undefined ? {} : { locale: ctx.body.locale }),
+          ...requestLocale(
+            ctx.body.locale,
+            (ctx.request?.headers ?? ctx.headers)?.get("accept-language"),
+          ),
           ...(ctx.body.channel === undefined ? {} : { channel: ctx.body.channel }),
           ip,
           ...(client === undefined ? {} : { client }),

@@ -332,6 +332,9 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
         expect(sms.messages[0]?.locale).toBe("es");
         const status = await user.get(`/otp/status/${bySms.body.messageId}`);
         expect(status.body).toMatchObject({ status: "accepted", channel: "sms-test" });
+        // Without a locale in the body, the browser's preferred language.
+        await user.send({ phone: "+14155550103" }, { "accept-language": "es-MX,es;q=0.9,*;q=0.1" });
+        expect(channel.messages.at(-1)?.locale).toBe("es-MX");
         const unknown = await site.send({ phone: "+14155550102", channel: "email" });
         expect(unknown.status).toBe(400);
         expect(unknown.body.error).toMatchObject({ code: "INVALID_INPUT" });

@@ -74,7 +74,12 @@ export function otpHandler(otp: Otp, options: OtpHandlerOptions = {}): OtpHandle
   const browser = clientCookie(options.clientCookie ?? CLIENT_COOKIE, options.clientIp);
   const { webhookSecret } = options;
   assertWebhookSecret(webhookSecret);
-  const routes = otpRoutes(otp, { ids: browser, state, verifyFailures: options.verifyFailures });
+  const routes = otpRoutes(otp, {
+    ids: browser,
+    state,
+    verifyFailures: options.verifyFailures,
+    acceptLanguage: (request) => request.headers.get("accept-language"),
+  });
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const base = basePathOf(options.basePath ?? "/otp");
 
