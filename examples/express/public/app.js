@@ -9,6 +9,20 @@ const state = {
   codeLength: 6,
   simulator: false,
   timers: [],
+  // The channel that carries the current code ("whatsapp" or "sms"), and what the page says of it.
+  via: "whatsapp",
+  note: "",
+  // The SMS fallback, when the server has one: { channel, offerAfterSeconds }.
+  sms: null,
+  offerTimer: 0,
+};
+
+// Why the code went by SMS, as the send or status answer tells it.
+const NOTES = {
+  refused: "This number can't get WhatsApp messages, so we sent your code by SMS.",
+  requested: "We sent a new code by SMS. Use that one: the WhatsApp code no longer works.",
+  failed: "WhatsApp couldn't deliver the message, so we sent a new code by SMS.",
+  timeout: "WhatsApp hasn't confirmed delivery, so we sent a new code by SMS.",
 };
 
 const MESSAGES = {
@@ -21,6 +35,7 @@ const MESSAGES = {
       phone_window: `Too many codes for this number. Try again in ${wait(e.retryAfter)}.`,
       phone_failures: `Too many wrong codes for this number. Try again in ${wait(e.retryAfter)}.`,
       ip_window: `Too many codes from your network. Try again in ${wait(e.retryAfter)}.`,
+      fallback_window: `Too many SMS codes for this number. Try again in ${wait(e.retryAfter)}.`,
     })[e.limit] ?? `Too many codes right now. Try again in ${wait(e.retryAfter)}.`,
   SEND_FAILED: (e) =>
     e.delivery === "unknown"
@@ -87,21 +102,34 @@ function setError(id, message) {
 function clearTimers() {
   for (const timer of state.timers) clearInterval(timer);
   state.timers = [];
+  hideOffer();
 }
 
 // Sending
 
-async function sendCode(event) {
+const isSms = (channel) => state.sms !== null && channel === state.sms.channel;
+
+/** Sends a code: through WhatsApp, or by SMS when `channel` is "sms" (the user asked for it). */
+async function sendCode(event, channel) {
   event?.preventDefault();
-  const phone = state.purpose === "login" ? $("phone").value.trim() : state.phone;
+  const phone =
+    state.purpose === "login" && channel === undefined ? $("phone").value.trim() : state.phone;
   if (!phone) return setError("phone-error", "Enter your phone number.");
   setError("phone-error");
-  const button = state.purpose === "login" ? $("send") : $("resend");
+  const button =
+    channel === "sms" ? $("send-sms") : state.purpose === "login" ? $("send") : $("resend");
   button.disabled = true;
   try {
-    const sent = await api("POST", "/otp/send", { phone, purpose: state.purpose });
+    const sent = await api("POST", "/otp/send", {
+      phone,
+      purpose: state.purpose,
+      locale: $("locale").value,
+      ...(channel === undefined ? {} : { channel }),
+    });
     state.phone = sent.phone;
     state.messageId = sent.messageId;
+    state.via = isSms(sent.channel) ? "sms" : "whatsapp";
+    state.note = NOTES[sent.fallback] ?? "";
     state.resendAt = Date.parse(sent.resendAt);
     state.expiresAt = Date.parse(sent.expiresAt);
     openCodeStep();
@@ -111,10 +139,13 @@ async function sendCode(event) {
       // The message may be on its way: wait for it on the code step, resend after the cooldown.
       state.phone = phone;
       state.messageId = "";
+      state.via = channel === "sms" ? "sms" : "whatsapp";
+      state.note = "";
       state.resendAt = Date.now() + (error.retryAfter ?? 60) * 1000;
       openCodeStep();
       return setError("code-error", explain(error));
     }
+    if (channel === "sms") return setError("code-error", explain(error));
     if (state.purpose === "step-up" && $("code-step").hidden) {
       // Step-up from the account page: show the code step, waiting for the resend to open.
       state.messageId = "";
@@ -129,12 +160,15 @@ async function sendCode(event) {
     setError(target, explain(error));
   } finally {
     if (state.purpose === "login") $("send").disabled = false;
+    $("send-sms").disabled = false;
   }
 }
 
 function openCodeStep() {
   show("code-step");
   $("sent-to").textContent = state.phone;
+  $("sent-via").textContent = state.via === "sms" ? "by SMS" : "on WhatsApp";
+  showNote(state.note);
   $("title").textContent = state.purpose === "login" ? "Sign in with WhatsApp" : "Confirm it's you";
   $("change-number").hidden = state.purpose !== "login";
   $("cancel").hidden = state.purpose === "login";
@@ -158,46 +192,64 @@ function countdown() {
   state.timers.push(setInterval(tick, 1000));
 }
 
+const NOT_DELIVERED = "Not delivered. Check the number; ask for a new code when the button opens.";
 const STATUS_TEXT = {
   accepted: ["✓", "Sending…", ""],
   sent: ["✓", "Sent", ""],
   delivered: ["✓✓", "Delivered", ""],
   read: ["✓✓", "Read", "read"],
-  failed: [
-    "!",
-    "Not delivered. Check the number; ask for a new code when the button opens.",
-    "failed",
-  ],
-  undelivered: [
-    "!",
-    "Not delivered. Check the number; ask for a new code when the button opens.",
-    "failed",
-  ],
+  failed: ["!", NOT_DELIVERED, "failed"],
+  undelivered: ["!", NOT_DELIVERED, "failed"],
 };
+const FAILED = ["failed", "undelivered"];
+const ARRIVED = ["delivered", "read"];
 
-// Polling stops once nothing more can change for the user: delivered, read or failed, or expired.
-const SETTLED = ["delivered", "read", "failed", "undelivered"];
-
+/**
+ * Follows the current message's delivery. When the server hands the code to SMS (the WhatsApp
+ * message failed, or timed out), the status names the SMS message and the page follows that one.
+ */
 function trackDelivery() {
-  const id = state.messageId;
   const until = state.expiresAt;
+  let failedPolls = 0;
   const render = (status) => {
     const [ticks, text, tone] = STATUS_TEXT[status] ?? STATUS_TEXT.accepted;
+    const smsAhead = state.via === "whatsapp" && state.sms !== null && FAILED.includes(status);
     const line = $("delivery");
     line.replaceChildren();
     const mark = document.createElement("span");
     mark.className = `ticks ${tone}`;
     mark.setAttribute("aria-hidden", "true");
     mark.textContent = ticks;
-    line.append(mark, ` WhatsApp message: ${text}`);
+    const channel = state.via === "sms" ? "SMS" : "WhatsApp message";
+    line.append(mark, ` ${channel}: ${smsAhead ? "Not delivered." : text}`);
   };
   render("accepted");
+  if (state.via === "whatsapp") offerSmsLater();
   const poll = async () => {
-    if (id !== state.messageId || Date.now() > until) return clearInterval(timer);
+    const id = state.messageId;
+    if (!id || Date.now() > until) return clearInterval(timer);
     try {
-      const { status } = await api("GET", `/otp/status/${encodeURIComponent(id)}`);
-      render(status);
-      if (SETTLED.includes(status)) clearInterval(timer);
+      const answer = await api("GET", `/otp/status/${encodeURIComponent(id)}`);
+      if (id !== state.messageId) return;
+      const { status, fallback } = answer;
+      if (fallback && state.via === "whatsapp") {
+        state.messageId = fallback.messageId;
+        state.via = "sms";
+        hideOffer();
+        $("sent-via").textContent = "by SMS";
+        showNote(FAILED.includes(status) ? NOTES.failed : NOTES.timeout);
+        render("accepted");
+      } else {
+        render(status);
+        if (ARRIVED.includes(status)) hideOffer();
+        // A failed WhatsApp message may be handed to SMS by the server in a moment; offer the
+        // button if that does not happen.
+        if (FAILED.includes(status) && state.via === "whatsapp" && ++failedPolls >= 2) {
+          showOffer("WhatsApp couldn't deliver the message.");
+        }
+        const done = ARRIVED.includes(status) || (FAILED.includes(status) && state.via === "sms");
+        if (done || (FAILED.includes(status) && state.sms === null)) clearInterval(timer);
+      }
     } catch {
       // Keep the last known state; the next poll may get through.
     }
@@ -206,6 +258,37 @@ function trackDelivery() {
   const timer = setInterval(poll, 1000);
   state.timers.push(timer);
   poll();
+}
+
+// The SMS fallback the user can ask for
+
+/** Offers "Send by SMS instead" when WhatsApp has not delivered within the server's wait. */
+function offerSmsLater() {
+  if (state.sms === null || state.sms.offerAfterSeconds === false) return;
+  clearTimeout(state.offerTimer);
+  state.offerTimer = setTimeout(
+    () => showOffer("No WhatsApp message yet?"),
+    state.sms.offerAfterSeconds * 1000,
+  );
+}
+
+function showOffer(text) {
+  if (state.sms === null || state.via !== "whatsapp" || $("code-step").hidden) return;
+  $("sms-offer").hidden = false;
+  // Set after showing: the text is a status region, so the change is announced.
+  if ($("sms-offer-text").textContent !== text) $("sms-offer-text").textContent = text;
+}
+
+function hideOffer() {
+  clearTimeout(state.offerTimer);
+  $("sms-offer").hidden = true;
+  $("sms-offer-text").textContent = "";
+}
+
+function showNote(text) {
+  // Shown before it is filled in: the text is a status region, so the change is announced.
+  $("channel-note").hidden = !text;
+  $("channel-note").textContent = text;
 }
 
 // Verifying
@@ -281,7 +364,7 @@ async function logout() {
 /** Back to the start from wherever the page was: logout here, or a session that ended elsewhere. */
 function signedOut() {
   clearTimers();
-  Object.assign(state, { phone: "", messageId: "", purpose: "login" });
+  Object.assign(state, { phone: "", messageId: "", purpose: "login", via: "whatsapp", note: "" });
   shown = "";
   $("chat").replaceChildren(emptyChat());
   $("title").textContent = "Sign in with WhatsApp";
@@ -321,8 +404,15 @@ function emptyChat() {
 }
 
 function bubble(message) {
+  const sms = message.channel === "sms";
   const item = document.createElement("li");
-  item.className = "bubble";
+  item.className = sms ? "bubble sms" : "bubble";
+  if (sms) {
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = `SMS from ${message.from}`;
+    item.append(tag);
+  }
   const text = document.createElement("p");
   text.textContent = message.text;
   const meta = document.createElement("span");
@@ -331,25 +421,38 @@ function bubble(message) {
     hour: "2-digit",
     minute: "2-digit",
   });
+  item.append(text, meta);
+  if (!message.code) return item;
+  // WhatsApp shows the template's copy-code button; a phone offers to copy a code it spots in an SMS.
+  const name = sms ? "Copy code" : message.button;
   const copy = document.createElement("button");
   copy.type = "button";
   copy.className = "copy";
   copy.innerHTML = COPY_ICON;
   const label = document.createElement("span");
-  label.textContent = message.button;
+  label.textContent = name;
   copy.append(label);
-  copy.setAttribute("aria-label", `${message.button}: copy the code from this message`);
+  copy.setAttribute(
+    "aria-label",
+    `${name}: copy the code from this ${sms ? "SMS" : "WhatsApp message"}`,
+  );
   copy.addEventListener("click", async () => {
     await copyText(message.code);
     copy.classList.add("copied");
     copy.querySelector("span").textContent = "Copied";
     setTimeout(() => {
       copy.classList.remove("copied");
-      copy.querySelector("span").textContent = message.button;
+      copy.querySelector("span").textContent = name;
     }, 1500);
   });
-  item.append(text, meta, copy);
+  item.append(copy);
   return item;
+}
+
+/** "+14155550150" as people write it: "+1 415 555 0150" (North American numbers only). */
+function spaced(phone) {
+  const match = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(phone);
+  return match ? `+1 ${match[1]} ${match[2]} ${match[3]}` : phone;
 }
 
 async function copyText(text) {
@@ -371,7 +474,11 @@ async function start() {
   $("phone-step").addEventListener("submit", sendCode);
   $("code-step").addEventListener("submit", verifyCode);
   $("code").addEventListener("input", onCodeInput);
-  $("resend").addEventListener("click", () => sendCode());
+  // A resend goes the way the current code went.
+  $("resend").addEventListener("click", () =>
+    sendCode(undefined, state.via === "sms" ? "sms" : undefined),
+  );
+  $("send-sms").addEventListener("click", () => sendCode(undefined, "sms"));
   $("cancel").addEventListener("click", () => {
     clearTimers();
     state.purpose = "login";
@@ -388,6 +495,21 @@ async function start() {
   const demo = await api("GET", "/api/demo").catch(() => ({ mode: "1msg", codeLength: 6 }));
   state.codeLength = demo.codeLength;
   state.simulator = demo.mode === "simulator";
+  state.sms = demo.sms ?? null;
+  if (demo.failingPhones) {
+    // The simulator's numbers without WhatsApp: one click puts one in the phone field.
+    for (const [id, phone] of [
+      ["try-refused", demo.failingPhones.refused],
+      ["try-failed", demo.failingPhones.failed],
+    ]) {
+      $(id).textContent = spaced(phone);
+      $(id).addEventListener("click", () => {
+        $("phone").value = spaced(phone);
+        $("phone").focus();
+      });
+    }
+    $("try-fallback").hidden = false;
+  }
   $("code").maxLength = demo.codeLength;
   $("mode").hidden = false;
   $("mode").textContent = state.simulator ? "simulator" : "live";

@@ -7,9 +7,11 @@ const PUBLIC = fileURLToPath(new URL("../public/", import.meta.url));
 const DAY = 86_400;
 
 /**
- * The demo app: the waotp router under /otp, a page that signs in with a WhatsApp code, and a
- * step-up protected action. Being signed in here means holding a "login" verification from the
- * last day; a real app would start its own session in `onVerified`.
+ * The demo app: the waotp router under /otp, a page that signs in with a WhatsApp code (or an SMS
+ * when WhatsApp cannot reach the user), and a step-up protected action. Being signed in here means
+ * holding a "login" verification from the last day; a real app would start its own session in
+ * `onVerified`. `sms` names the SMS fallback channel and when the page offers it
+ * (`{ channel, offerAfterSeconds }`); `failingPhones` are the simulator's numbers without WhatsApp.
  */
 export function createDemoApp({
   otp,
@@ -18,6 +20,8 @@ export function createDemoApp({
   simulator,
   codeLength = 6,
   cooldownSeconds = 60,
+  sms,
+  failingPhones,
 }) {
   const state = verifiedState({ secret, maxAgeSeconds: DAY });
   const app = express();
@@ -45,7 +49,9 @@ export function createDemoApp({
       mode: simulator ? "simulator" : "1msg",
       codeLength,
       cooldownSeconds,
+      sms: sms ? { channel: sms.channel, offerAfterSeconds: sms.offerAfterSeconds } : null,
       ...(simulator ? { simulatorUrl: simulator.url } : {}),
+      ...(failingPhones ? { failingPhones } : {}),
     });
   });
 
@@ -96,16 +102,25 @@ export function createDemoApp({
   );
 
   if (simulator) {
-    // The simulated phone: what the simulator delivered to a number. Simulator mode only.
+    // The simulated phone: what the simulator delivered to a number, by WhatsApp or SMS. A
+    // WhatsApp message that failed, or went to a number without WhatsApp, never reached the
+    // phone, so the phone does not show it. Simulator mode only.
+    const noWhatsApp = new Set(
+      Object.values(failingPhones ?? {}).map((phone) => phone.replace(/\D/g, "")),
+    );
+    const reachedPhone = (m) =>
+      m.channel === "sms" ||
+      (!noWhatsApp.has(m.phone) && m.status !== "failed" && m.status !== "undelivered");
     app.get("/api/inbox", (req, res) => {
       const phone = String(req.query.phone ?? "").replace(/\D/g, "");
       const messages = phone.length >= 7 ? simulator.inbox(phone) : [];
       res.json({
-        messages: messages.map((m) => ({
+        messages: messages.filter(reachedPhone).map((m) => ({
           id: m.id,
+          channel: m.channel,
           text: m.text,
           code: m.code,
-          button: m.button,
+          ...(m.channel === "sms" ? { from: m.from } : { button: m.button }),
           status: m.status,
           at: m.createdAt,
         })),

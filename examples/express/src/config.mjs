@@ -24,5 +24,36 @@ export function readConfig(env = process.env) {
     );
   }
   const oneMsg = env.ONEMSG_TOKEN ? oneMsgOptionsFromEnv(env) : undefined;
-  return { secret, webhookSecret, port, oneMsg, generated, redisUrl: env.REDIS_URL || undefined };
+  // The engine's own SMS fallback when WhatsApp reports no delivery in time. On by default only
+  // with the simulator: against real 1MSG without a reachable webhook, every message would time out.
+  const smsTimeoutSeconds = seconds(
+    env,
+    "WAOTP_SMS_TIMEOUT_SECONDS",
+    oneMsg ? "off" : "45",
+    5,
+    600,
+  );
+  // When the page offers "Send by SMS instead" to a user still waiting for WhatsApp.
+  const smsOfferSeconds = seconds(env, "WAOTP_SMS_OFFER_SECONDS", "10", 0, 600);
+  return {
+    secret,
+    webhookSecret,
+    port,
+    oneMsg,
+    generated,
+    redisUrl: env.REDIS_URL || undefined,
+    smsTimeoutSeconds,
+    smsOfferSeconds,
+  };
+}
+
+/** A number of seconds from `env[name]` within `min..max`, or `false` for "off". */
+function seconds(env, name, fallback, min, max) {
+  const raw = (env[name] || fallback).trim().toLowerCase();
+  if (raw === "off") return false;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number of seconds from ${min} to ${max}, or "off".`);
+  }
+  return value;
 }

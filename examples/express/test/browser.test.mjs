@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { FAILING_PHONES } from "@waotp/core/simulator";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM_ARGS, ensureChromium } from "../../../scripts/chromium.mjs";
@@ -20,14 +21,20 @@ afterAll(async () => {
   await demo?.close();
 });
 
-async function page(viewport = { width: 1280, height: 860 }) {
+async function page(viewport = { width: 1280, height: 860 }, on = demo) {
   const context = await browser.newContext({ viewport });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: demo.url });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: on.url });
   const tab = await context.newPage();
   const problems = [];
   tab.on("pageerror", (error) => problems.push(error.message));
-  await tab.goto(demo.url);
+  await tab.goto(on.url);
   return { tab, problems };
+}
+
+/** The code in the newest SMS on the simulated phone, as a user would read it off the screen. */
+async function codeFromSms(tab) {
+  const text = await tab.locator(".bubble.sms p").last().textContent();
+  return /\b(\d{6})\b/.exec(text)?.[1];
 }
 
 describe("the demo in a real browser", () => {
@@ -122,5 +129,133 @@ describe("the demo in a real browser", () => {
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await tab.screenshot({ path: `${ARTIFACTS}demo-phone-size.png`, fullPage: true });
+  });
+});
+
+describe("the SMS fallback in a real browser", () => {
+  it("signs in with the SMS that replaced a failed WhatsApp message", async () => {
+    const { tab, problems } = await page();
+    await tab.getByLabel("Phone number").fill("+1 415 555 0151");
+    await tab.getByRole("button", { name: "Send code" }).click();
+    await tab.getByLabel("Verification code").waitFor();
+
+    const sms = tab.locator(".bubble.sms");
+    await sms.first().waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => tab.locator("#channel-note").textContent())
+      .toBe("WhatsApp couldn't deliver the message, so we sent a new code by SMS.");
+    expect(await tab.locator("#sent-via").textContent()).toBe("by SMS");
+    expect(await tab.locator("#delivery").textContent()).toMatch(/SMS: /);
+    // The phone shows the SMS only, looking like an SMS: the WhatsApp message never arrived.
+    expect(await tab.locator(".bubble").count()).toBe(1);
+    expect(await sms.locator(".tag").textContent()).toBe("SMS from +14155550100");
+    const look = await sms.evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(look).toBe("rgb(233, 233, 235)");
+    expect(await sms.locator("p").textContent()).toMatch(
+      /^Your verification code is \d{6}\. It is valid for 5 minutes; never share it\.$/,
+    );
+
+    await tab.screenshot({ path: `${ARTIFACTS}demo-sms-fallback.png`, fullPage: true });
+
+    await tab.getByLabel("Verification code").fill(await codeFromSms(tab));
+    await tab.getByRole("heading", { name: "You're signed in" }).waitFor({ timeout: 10_000 });
+    expect(await tab.locator("#me").textContent()).toBe(FAILING_PHONES.failed);
+    expect(problems).toEqual([]);
+  });
+
+  it("texts a number without WhatsApp at once, in the language picked", async () => {
+    const { tab, problems } = await page();
+    await expect.poll(() => tab.locator("#try-fallback").isVisible()).toBe(true);
+    await tab.getByRole("button", { name: "+1 415 555 0150" }).click();
+    expect(await tab.getByLabel("Phone number").inputValue()).toBe("+1 415 555 0150");
+    await tab.getByLabel("Message language").selectOption({ label: "Español" });
+    await tab.getByRole("button", { name: "Send code" }).click();
+
+    await tab.getByLabel("Verification code").waitFor();
+    expect(await tab.locator("#channel-note").textContent()).toBe(
+      "This number can't get WhatsApp messages, so we sent your code by SMS.",
+    );
+    const sms = tab.locator(".bubble.sms p");
+    await sms.waitFor();
+    expect(await sms.textContent()).toMatch(
+      /^Tu código de verificación es \d{6}\. Vale 5 minutos; no se lo des a nadie\.$/,
+    );
+    await tab.getByLabel("Verification code").fill(await codeFromSms(tab));
+    await tab.getByRole("heading", { name: "You're signed in" }).waitFor({ timeout: 10_000 });
+    expect(problems).toEqual([]);
+  });
+
+  it("writes the WhatsApp message in the language picked", async () => {
+    const { tab } = await page();
+    await tab.getByLabel("Phone number").fill("+1 415 555 0166");
+    await tab.getByLabel("Message language").selectOption({ label: "Português (Brasil)" });
+    await tab.getByRole("button", { name: "Send code" }).click();
+    const bubble = tab.locator(".bubble").first();
+    await expect
+      .poll(() => bubble.locator("p").textContent())
+      .toMatch(
+        /^\d{6} é o seu código de verificação\. Por segurança, não o compartilhe com ninguém\.$/,
+      );
+    expect(await bubble.getAttribute("class")).toBe("bubble");
+    await bubble.getByRole("button", { name: /Copiar código/ }).click();
+    await tab.getByLabel("Verification code").click();
+    await tab.keyboard.press("Control+V");
+    await tab.getByRole("heading", { name: "You're signed in" }).waitFor({ timeout: 10_000 });
+  });
+
+  it("offers 'Send by SMS instead' when WhatsApp stays undelivered, and that SMS signs in", async () => {
+    // WhatsApp takes the message but never reports it delivered; the page offers SMS after 1 s.
+    const slow = await startDemo(
+      { PORT: "0", WAOTP_SMS_OFFER_SECONDS: "1" },
+      () => {},
+      {},
+      {
+        acks: { sent: 20, delivered: false },
+      },
+    );
+    try {
+      const { tab, problems } = await page(undefined, slow);
+      await tab.getByLabel("Phone number").fill("+1 415 555 0177");
+      await tab.getByLabel("Message language").selectOption({ label: "Português (Brasil)" });
+      await tab.getByRole("button", { name: "Send code" }).click();
+      await tab.getByLabel("Verification code").waitFor();
+      await tab.locator(".bubble").first().waitFor();
+      const offer = tab.getByRole("button", { name: "Send by SMS instead" });
+      await offer.waitFor({ timeout: 10_000 });
+      expect(await tab.locator("#sms-offer-text").textContent()).toBe("No WhatsApp message yet?");
+      expect(await tab.locator(".bubble.sms").count()).toBe(0);
+
+      await offer.click();
+      await tab.locator(".bubble.sms").waitFor({ timeout: 10_000 });
+      expect(await offer.isVisible()).toBe(false);
+      expect(await tab.locator("#channel-note").textContent()).toBe(
+        "We sent a new code by SMS. Use that one: the WhatsApp code no longer works.",
+      );
+      expect(await tab.locator("#sent-via").textContent()).toBe("by SMS");
+      expect(await tab.locator(".bubble.sms p").textContent()).toMatch(
+        /^Seu código de verificação é \d{6}\. Ele vale por 5 minutos; nunca o compartilhe\.$/,
+      );
+      expect(await tab.locator(".bubble").count()).toBe(2);
+      await tab.getByLabel("Verification code").fill(await codeFromSms(tab));
+      await tab.getByRole("heading", { name: "You're signed in" }).waitFor({ timeout: 10_000 });
+      expect(await tab.locator("#me").textContent()).toBe("+14155550177");
+      expect(problems).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("does not offer SMS once WhatsApp delivered", async () => {
+    const quick = await startDemo({ PORT: "0", WAOTP_SMS_OFFER_SECONDS: "1" }, () => {});
+    try {
+      const { tab } = await page(undefined, quick);
+      await tab.getByLabel("Phone number").fill("+1 415 555 0188");
+      await tab.getByRole("button", { name: "Send code" }).click();
+      await expect.poll(() => tab.locator("#delivery").textContent()).toMatch(/Delivered/);
+      await tab.waitForTimeout(1500);
+      expect(await tab.locator("#sms-offer").isVisible()).toBe(false);
+    } finally {
+      await quick.close();
+    }
   });
 });

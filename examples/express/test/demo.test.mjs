@@ -1,4 +1,4 @@
-import { startOneMsgSimulator } from "@waotp/core/simulator";
+import { FAILING_PHONES, startOneMsgSimulator } from "@waotp/core/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDemo } from "../src/main.mjs";
 
@@ -8,9 +8,14 @@ afterEach(async () => {
   while (running.length > 0) await running.pop().close();
 });
 
-async function demo(env = {}, otpOptions = {}) {
+async function demo(env = {}, otpOptions = {}, simulatorOptions = {}) {
   const lines = [];
-  const started = await startDemo({ PORT: "0", ...env }, (line) => lines.push(line), otpOptions);
+  const started = await startDemo(
+    { PORT: "0", ...env },
+    (line) => lines.push(line),
+    otpOptions,
+    simulatorOptions,
+  );
   running.push(started);
   return { ...started, lines };
 }
@@ -135,6 +140,143 @@ describe("the demo over HTTP, on the embedded simulator", () => {
   });
 });
 
+describe("the demo's SMS fallback, on the embedded simulator", () => {
+  const inbox = async (call, phone) =>
+    (await call("GET", `/api/inbox?phone=${encodeURIComponent(phone)}`)).body.messages;
+
+  it("tells the page about the SMS fallback and the numbers without WhatsApp", async () => {
+    const d = await demo({ WAOTP_SMS_OFFER_SECONDS: "3" });
+    expect((await client(d.url)("GET", "/api/demo")).body).toMatchObject({
+      sms: { channel: "twilio-sms", offerAfterSeconds: 3 },
+      failingPhones: { refused: "+14155550150", failed: "+14155550151" },
+    });
+    expect(d.lines[1]).toBe(
+      "Codes go by simulated SMS to users WhatsApp cannot reach: try +14155550150 (no WhatsApp) or +14155550151 (WhatsApp fails).",
+    );
+    const off = await demo({ WAOTP_SMS_OFFER_SECONDS: "off" });
+    expect((await client(off.url)("GET", "/api/demo")).body.sms.offerAfterSeconds).toBe(false);
+    await expect(
+      startDemo({ PORT: "0", WAOTP_SMS_OFFER_SECONDS: "soon" }, () => {}),
+    ).rejects.toThrow(
+      /WAOTP_SMS_OFFER_SECONDS must be a whole number of seconds from 0 to 600, or "off"/,
+    );
+    await expect(
+      startDemo({ PORT: "0", WAOTP_SMS_TIMEOUT_SECONDS: "2" }, () => {}),
+    ).rejects.toThrow(/WAOTP_SMS_TIMEOUT_SECONDS must be a whole number of seconds from 5 to 600/);
+  });
+
+  it("sends the code by SMS at once to the number 1MSG refuses, and that code signs in", async () => {
+    const d = await demo({ WAOTP_WEBHOOK_SECRET: "hook-secret-0123456789" });
+    const call = client(d.url);
+    const sent = await call("POST", "/otp/send", { phone: FAILING_PHONES.refused, locale: "es" });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ channel: "twilio-sms", fallback: "refused" });
+    const messages = await inbox(call, FAILING_PHONES.refused);
+    expect(messages).toHaveLength(1);
+    const [sms] = messages;
+    expect(sms).toMatchObject({ id: sent.body.messageId, channel: "sms", from: "+14155550100" });
+    expect(sms.text).toBe(
+      `Tu código de verificación es ${sms.code}. Vale 5 minutos; no se lo des a nadie.`,
+    );
+    expect(sms).not.toHaveProperty("button");
+    // Its delivery reports go to the demo's own webhook route.
+    expect(d.simulator.sms.messages[0].statusCallback).toBe(
+      `http://127.0.0.1:${d.port}/otp/webhook/hook-secret-0123456789`,
+    );
+    const status = await call("GET", `/otp/status/${sent.body.messageId}`);
+    expect(status.body).toMatchObject({ channel: "twilio-sms" });
+    const verified = await call("POST", "/otp/verify", {
+      phone: FAILING_PHONES.refused,
+      code: sms.code,
+    });
+    expect(verified.status).toBe(200);
+    expect((await call("GET", "/api/me")).body).toMatchObject({
+      signedIn: true,
+      phone: FAILING_PHONES.refused,
+    });
+  });
+
+  it("hands the code to SMS when the WhatsApp message fails, and the status leads the page there", async () => {
+    const d = await demo();
+    const call = client(d.url);
+    const sent = await call("POST", "/otp/send", { phone: FAILING_PHONES.failed });
+    expect(sent.body.channel).toBe("1msg");
+    const whatsappCode = d.simulator.inbox(FAILING_PHONES.failed)[0].code;
+    const status = await until(
+      () => call("GET", `/otp/status/${sent.body.messageId}`),
+      (r) => r.body.fallback !== undefined,
+    );
+    expect(status.body).toMatchObject({
+      status: "failed",
+      channel: "1msg",
+      fallback: { channel: "twilio-sms", messageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) },
+    });
+    // The phone shows the SMS only: the WhatsApp message never reached it.
+    const messages = await inbox(call, FAILING_PHONES.failed);
+    expect(messages.map((m) => [m.channel, m.id])).toEqual([
+      ["sms", status.body.fallback.messageId],
+    ]);
+    const smsStatus = await call("GET", `/otp/status/${status.body.fallback.messageId}`);
+    expect(smsStatus.body.channel).toBe("twilio-sms");
+    if (whatsappCode !== messages[0].code) {
+      const stale = await call("POST", "/otp/verify", {
+        phone: FAILING_PHONES.failed,
+        code: whatsappCode,
+      });
+      expect(stale.status).toBe(400);
+    }
+    const verified = await call("POST", "/otp/verify", {
+      phone: FAILING_PHONES.failed,
+      code: messages[0].code,
+    });
+    expect(verified.status).toBe(200);
+  });
+
+  it("sends by SMS when the user asks, in the user's language, and only that code works", async () => {
+    const d = await demo();
+    const call = client(d.url);
+    const whatsapp = await call("POST", "/otp/send", { phone: PHONE, locale: "pt-BR" });
+    expect(whatsapp.body.channel).toBe("1msg");
+    const [message] = await inbox(call, PHONE);
+    expect(message).toMatchObject({ channel: "whatsapp", button: "Copiar código" });
+    expect(message.text).toBe(
+      `${message.code} é o seu código de verificação. Por segurança, não o compartilhe com ninguém.`,
+    );
+    const sms = await call("POST", "/otp/send", { phone: PHONE, locale: "pt-BR", channel: "sms" });
+    expect(sms.status).toBe(200);
+    expect(sms.body).toMatchObject({ channel: "twilio-sms", fallback: "requested" });
+    const messages = await inbox(call, PHONE);
+    expect(messages.map((m) => m.channel)).toEqual(["whatsapp", "sms"]);
+    expect(messages[1].text).toMatch(/^Seu código de verificação é \d{6}\./);
+    // A channel the demo does not have is refused, not ignored.
+    const other = await call("POST", "/otp/send", { phone: PHONE, channel: "voice" });
+    expect(other.status).toBe(400);
+    if (message.code !== messages[1].code) {
+      const stale = await call("POST", "/otp/verify", { phone: PHONE, code: message.code });
+      expect(stale.status).toBe(400);
+    }
+    const verified = await call("POST", "/otp/verify", { phone: PHONE, code: messages[1].code });
+    expect(verified.status).toBe(200);
+  });
+
+  it("sends by SMS by itself when WhatsApp reports no delivery in time (WAOTP_SMS_TIMEOUT_SECONDS)", async () => {
+    const d = await demo(
+      { WAOTP_SMS_TIMEOUT_SECONDS: "5" },
+      {},
+      { acks: { sent: 10, delivered: false } },
+    );
+    const call = client(d.url);
+    const sent = await call("POST", "/otp/send", { phone: "+14155550133" });
+    const status = await until(
+      () => call("GET", `/otp/status/${sent.body.messageId}`),
+      (r) => r.body.fallback !== undefined,
+      10_000,
+    );
+    expect(status.body).toMatchObject({ status: "sent", fallback: { channel: "twilio-sms" } });
+    expect((await inbox(call, "+14155550133")).map((m) => m.channel)).toEqual(["whatsapp", "sms"]);
+  });
+});
+
 describe("the demo against a 1MSG endpoint", () => {
   it("uses the ONEMSG_* settings, ONEMSG_API_URL included, and says so", async () => {
     const endpoint = await startOneMsgSimulator({ token: "live-token-0123456789" });
@@ -157,6 +299,41 @@ describe("the demo against a 1MSG endpoint", () => {
     await call("POST", "/otp/send", { phone: PHONE });
     const code = endpoint.lastCode(PHONE);
     expect((await call("POST", "/otp/verify", { phone: PHONE, code })).status).toBe(200);
+    expect(d.lines).toContain(
+      "No SMS fallback: set the TWILIO_* variables to send codes by SMS to users WhatsApp cannot reach.",
+    );
+    expect((await call("GET", "/api/demo")).body.sms).toBeNull();
+  });
+
+  it("falls back to Twilio SMS from the TWILIO_* settings", async () => {
+    const endpoint = await startOneMsgSimulator({ token: "live-token-0123456789" });
+    running.push(endpoint);
+    const d = await demo({
+      ONEMSG_API_URL: endpoint.url,
+      ONEMSG_CHANNEL_ID: endpoint.channelId,
+      ONEMSG_TOKEN: "live-token-0123456789",
+      ONEMSG_TEMPLATE: endpoint.template.name,
+      ONEMSG_NAMESPACE: endpoint.template.namespace,
+      WAOTP_WEBHOOK_SECRET: "webhook-secret-0123456789",
+      TWILIO_ACCOUNT_SID: endpoint.sms.accountSid,
+      TWILIO_AUTH_TOKEN: endpoint.sms.authToken,
+      TWILIO_FROM: endpoint.sms.from,
+      TWILIO_API_URL: endpoint.url,
+    });
+    expect(d.lines).toContain("Codes go by SMS (twilio-sms) to users WhatsApp cannot reach.");
+    expect(d.lines.join("\n")).not.toContain(endpoint.sms.authToken);
+    const call = client(d.url);
+    expect((await call("GET", "/api/demo")).body).toMatchObject({
+      sms: { channel: "twilio-sms", offerAfterSeconds: 10 },
+    });
+    expect((await call("GET", "/api/demo")).body).not.toHaveProperty("failingPhones");
+    const sent = await call("POST", "/otp/send", { phone: FAILING_PHONES.refused });
+    expect(sent.body).toMatchObject({ channel: "twilio-sms", fallback: "refused" });
+    // Real mode sets no status callback of its own (TWILIO_STATUS_CALLBACK would).
+    expect(endpoint.sms.messages[0]).not.toHaveProperty("statusCallback");
+    const code = endpoint.sms.lastCode(FAILING_PHONES.refused);
+    const verified = await call("POST", "/otp/verify", { phone: FAILING_PHONES.refused, code });
+    expect(verified.status).toBe(200);
   });
 
   it("refuses to start with ONEMSG_TOKEN but no channel settings", async () => {

@@ -25,6 +25,8 @@ export interface FakeTemplate {
    * buttons (OTP form). @default "otp"
    */
   button?: "otp" | "url" | "one_tap" | "zero_tap";
+  /** The button's label, in the template's language. @default "Copy code" */
+  buttonText?: string;
 }
 
 export const DEFAULT_TEMPLATE: FakeTemplate = {
@@ -37,13 +39,47 @@ export const DEFAULT_TEMPLATE: FakeTemplate = {
   copyCodeButton: true,
 };
 
+/**
+ * `DEFAULT_TEMPLATE` approved in three languages (one entry per language, as 1MSG lists them), for
+ * trying a send's `locale`: `en`, `pt_BR` and `es`.
+ */
+export const TRANSLATED_TEMPLATES: readonly FakeTemplate[] = [
+  DEFAULT_TEMPLATE,
+  {
+    ...DEFAULT_TEMPLATE,
+    language: "pt_BR",
+    body: "{{1}} é o seu código de verificação. Por segurança, não o compartilhe com ninguém.",
+    buttonText: "Copiar código",
+  },
+  {
+    ...DEFAULT_TEMPLATE,
+    language: "es",
+    body: "{{1}} es tu código de verificación. Por seguridad, no lo compartas con nadie.",
+    buttonText: "Copiar código",
+  },
+];
+
+/**
+ * Phone numbers whose WhatsApp fails in the fake, to see a fallback at work. Both are valid numbers
+ * (libphonenumber) in the +1 415 555 01xx range kept for fiction; every other number behaves as usual.
+ */
+export const FAILING_PHONES = {
+  /** Refused at once: `sent: false` with "(#131026) Message undeliverable" (not a WhatsApp user). */
+  refused: "+14155550150",
+  /** Taken (`sent: true`), then reported `failed` with "(#131026) Message undeliverable". */
+  failed: "+14155550151",
+} as const;
+
+/** What 1MSG says of a phone WhatsApp cannot reach (Meta's error 131026). */
+const UNDELIVERABLE = "(#131026) Message undeliverable";
+
 export interface OneMsgFakeOptions {
   /** @default "sim-channel" */
   channelId?: string;
   /** @default "sim-token" */
   token?: string;
   /** @default [DEFAULT_TEMPLATE] */
-  templates?: FakeTemplate[];
+  templates?: readonly FakeTemplate[];
   /**
    * Milliseconds after a send at which each delivery state is reported; `false` skips it.
    * @default { sent: 30, delivered: 120, read: false }
@@ -66,6 +102,12 @@ export interface OneMsgFakeOptions {
   inboxWebhook?: boolean;
   /** What `GET /status` says. @default "connected" */
   channelStatus?: "connected" | "connecting" | "disconnected" | "uninitialized" | "unregistered";
+  /**
+   * Numbers (E.164 or digits) whose sends 1MSG refuses (`refused`) or takes and then reports
+   * failed (`failed`), both with "(#131026) Message undeliverable". `false` lets every number through.
+   * @default { refused: [FAILING_PHONES.refused], failed: [FAILING_PHONES.failed] }
+   */
+  failingPhones?: { refused?: readonly string[]; failed?: readonly string[] } | false;
 }
 
 /**
@@ -84,9 +126,13 @@ const TEMPLATE_PAGE_SIZE = 20;
 /** A message the fake accepted, as the phone would show it. */
 export interface FakeMessage {
   id: string;
+  /** Marks a WhatsApp message among the SMS in the simulator's inbox. */
+  channel: "whatsapp";
   /** Digits, as sent. */
   phone: string;
   template: string;
+  /** The template's language, as sent (`pt_BR`). */
+  language: string;
   /** The code from the body parameter. */
   code: string;
   /** The body as WhatsApp renders it. */
@@ -225,6 +271,14 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   if (first === undefined) throw new Error("the fake needs at least one template");
   const acks = { sent: 30, delivered: 120, read: false as number | false, ...options.acks };
   const webhookKey = options.webhookKey ?? "ack";
+  const digitsOf = (phones: readonly string[] | undefined) =>
+    new Set((phones ?? []).map((phone) => phone.replace(/\D/g, "")));
+  const failing = options.failingPhones ?? {
+    refused: [FAILING_PHONES.refused],
+    failed: [FAILING_PHONES.failed],
+  };
+  const refusedPhones = digitsOf(failing === false ? [] : failing.refused);
+  const failedPhones = digitsOf(failing === false ? [] : failing.failed);
   let webhookUrls = [
     ...(options.inboxWebhook === false ? [] : [ONEMSG_INBOX_WEBHOOK]),
     ...(options.webhookUrls ?? []),
@@ -315,17 +369,21 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     if (typeof req.namespace !== "string" || req.namespace === "") {
       return json({ error: "The namespace parameter is required" }, 422);
     }
-    const template = templates.find((t) => t.name === req.template);
-    if (template === undefined)
+    const named = templates.filter((t) => t.name === req.template);
+    if (named.length === 0)
       return json({ sent: false, message: `Template ${String(req.template)} not found` });
-    if (template.namespace !== req.namespace) {
+    if (!named.some((t) => t.namespace === req.namespace)) {
       return json({
         sent: false,
-        message: `Template ${template.name} does not exist in namespace ${req.namespace}`,
+        message: `Template ${String(req.template)} does not exist in namespace ${req.namespace}`,
       });
     }
+    // A template is approved per language: each language is its own entry.
     const language = req.language as { policy?: unknown; code?: unknown } | undefined;
-    if (language?.policy !== "deterministic" || language.code !== template.language) {
+    const template = named.find(
+      (t) => t.namespace === req.namespace && t.language === language?.code,
+    );
+    if (language?.policy !== "deterministic" || template === undefined) {
       return json({
         sent: false,
         message: `(#132001) Template name does not exist in the translation ${String(language?.code)}`,
@@ -391,7 +449,12 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         message: fault.message ?? "Message was not sent: the user has not opted in",
       });
     }
-    const deliver = () => accept(phone, template, code, ttl, fault);
+    // An injected fault plays instead of a failing number's own failure; a slow answer is both.
+    const plain = fault === undefined || fault.kind === "slow";
+    if (plain && refusedPhones.has(phone)) return json({ sent: false, message: UNDELIVERABLE });
+    const failure: FakeFault | undefined =
+      plain && failedPhones.has(phone) ? { kind: "fail_delivery", error: UNDELIVERABLE } : fault;
+    const deliver = () => accept(phone, template, code, ttl, failure);
     if (fault?.kind === "queued") {
       later(fault.delayMs ?? 20, deliver);
       jobs += 1;
@@ -419,11 +482,13 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   ): FakeMessage {
     const message: FakeMessage = {
       id: `wamid.${randomBytes(12).toString("base64url")}`,
+      channel: "whatsapp",
       phone,
       template: template.name,
+      language: template.language,
       code,
       text: template.body.replace("{{1}}", code),
-      button: COPY_CODE_LABEL,
+      button: template.buttonText ?? COPY_CODE_LABEL,
       status: "accepted",
       history: [],
       ...(typeof ttl === "number" ? { ttlSeconds: ttl } : {}),
@@ -438,9 +503,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     }
     scheduleAcks(
       message,
-      fault?.kind === "fail_delivery"
-        ? (fault.error ?? "(#131026) Message undeliverable")
-        : undefined,
+      fault?.kind === "fail_delivery" ? (fault.error ?? UNDELIVERABLE) : undefined,
     );
     return message;
   }
@@ -460,12 +523,13 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   }
 
   function buttonView(t: FakeTemplate) {
+    const label = t.buttonText ?? COPY_CODE_LABEL;
     switch (t.button ?? "otp") {
       case "url":
         // Meta's form of the copy-code button (META).
         return {
           type: "URL",
-          text: COPY_CODE_LABEL,
+          text: label,
           url: "https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code=otp{{1}}",
           example: ["https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code=otp123456"],
         };
@@ -473,7 +537,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         return {
           type: "OTP",
           otp_type: "ONE_TAP",
-          text: COPY_CODE_LABEL,
+          text: label,
           autofill_text: "Autofill",
           package_name: "com.example.app",
           signature_hash: "AbCdEfGhIjK",
@@ -482,13 +546,13 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
         return {
           type: "OTP",
           otp_type: "ZERO_TAP",
-          text: COPY_CODE_LABEL,
+          text: label,
           autofill_text: "Autofill",
           package_name: "com.example.app",
           signature_hash: "AbCdEfGhIjK",
         };
       default:
-        return { type: "OTP", otp_type: "COPY_CODE", text: COPY_CODE_LABEL };
+        return { type: "OTP", otp_type: "COPY_CODE", text: label };
     }
   }
 

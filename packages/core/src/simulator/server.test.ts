@@ -7,6 +7,8 @@ import { oneMsg } from "../one-msg/channel.js";
 import type { OtpOptions } from "../options.js";
 import { createOtp, type Otp } from "../otp.js";
 import { createTestChannel } from "../testing/test-channel.js";
+import { twilioSms } from "../twilio/channel.js";
+import { FAILING_PHONES, TRANSLATED_TEMPLATES } from "./one-msg-fake.js";
 import {
   isLoopbackHost,
   type OneMsgSimulator,
@@ -102,7 +104,7 @@ describe("the simulator with the engine, over HTTP", () => {
     expect(message?.text).toBe(
       `${message?.code} is your verification code. For your security, do not share this code with anyone.`,
     );
-    expect(message?.ttlSeconds).toBe(300);
+    expect(message?.channel === "whatsapp" && message.ttlSeconds).toBe(300);
     expect((await otp.verify({ phone: PHONE, code: sim.lastCode(PHONE) as string })).ok).toBe(true);
   });
 
@@ -244,6 +246,214 @@ describe("the simulator with the engine, over HTTP", () => {
       expect((await otp.verify({ phone: PHONE, code: whatsappCode })).ok).toBe(false);
     }
     expect((await otp.verify({ phone: PHONE, code: smsCode })).ok).toBe(true);
+  });
+});
+
+describe("the simulator's failing numbers, with SMS as the fallback", () => {
+  function withSms(overrides: Partial<OtpOptions> = {}) {
+    const sms = twilioSms({
+      baseUrl: sim.url,
+      accountSid: sim.sms.accountSid,
+      authToken: sim.sms.authToken,
+      from: sim.sms.from,
+    });
+    return engine({ delivery: { fallback: sms }, ...overrides });
+  }
+
+  it("refuses the first one at send time: the engine sends the code by SMS at once", async () => {
+    await start();
+    const { otp, events } = withSms();
+    const sent = await otp.send({ phone: FAILING_PHONES.refused });
+    expect(sent).toMatchObject({ channel: "twilio-sms", fallback: "refused" });
+    expect(sent.messageId).toMatch(/^SM[0-9a-f]{32}$/);
+    expect(sim.messages).toHaveLength(0);
+    const inbox = sim.inbox(FAILING_PHONES.refused);
+    expect(inbox.map((m) => m.channel)).toEqual(["sms"]);
+    expect(events.find((e) => e.type === "fallback")).toMatchObject({ why: "refused" });
+    const code = sim.lastCode(FAILING_PHONES.refused) as string;
+    expect(inbox[0]?.text).toContain(code);
+    expect((await otp.verify({ phone: FAILING_PHONES.refused, code })).ok).toBe(true);
+  });
+
+  it("says why to a 1MSG client: sent false, (#131026) Message undeliverable", async () => {
+    await start();
+    const body = {
+      phone: FAILING_PHONES.refused.slice(1),
+      template: sim.template.name,
+      namespace: sim.template.namespace,
+      language: { policy: "deterministic", code: "en" },
+      params: [
+        { type: "body", parameters: [{ type: "text", text: "123456" }] },
+        {
+          type: "button",
+          sub_type: "url",
+          index: "0",
+          parameters: [{ type: "text", text: "123456" }],
+        },
+      ],
+    };
+    expect(await (await api("POST", "sendTemplate", body)).json()).toEqual({
+      sent: false,
+      message: "(#131026) Message undeliverable",
+    });
+  });
+
+  it("takes the second one, reports it failed, and the engine falls back to SMS", async () => {
+    await start();
+    const { otp, events } = withSms();
+    await receiveWebhooks(otp);
+    const { messageId, channel } = await otp.send({ phone: FAILING_PHONES.failed });
+    expect(channel).toBe("1msg");
+    const status = await until(
+      () => otp.status(messageId),
+      (s) => s?.fallback !== undefined,
+    );
+    expect(status).toMatchObject({
+      status: "failed",
+      error: "(#131026) Message undeliverable",
+      fallback: { channel: "twilio-sms", why: "failed" },
+    });
+    expect(sim.inbox(FAILING_PHONES.failed).map((m) => [m.channel, m.status])).toEqual([
+      ["whatsapp", "failed"],
+      ["sms", expect.any(String)],
+    ]);
+    expect(events.find((e) => e.type === "fallback")).toMatchObject({
+      why: "failed",
+      messageId,
+      fallbackMessageId: status?.fallback?.messageId,
+    });
+    const code = sim.sms.lastCode(FAILING_PHONES.failed) as string;
+    expect(sim.lastCode(FAILING_PHONES.failed)).toBe(code);
+    expect((await otp.verify({ phone: FAILING_PHONES.failed, code })).ok).toBe(true);
+  });
+
+  it("leaves the numbers beside them alone, and failingPhones: false turns both off", async () => {
+    await start();
+    const { otp } = withSms();
+    await receiveWebhooks(otp);
+    const { messageId, channel } = await otp.send({ phone: "+14155550152" });
+    expect(channel).toBe("1msg");
+    await until(
+      () => otp.status(messageId),
+      (s) => s?.status === "delivered",
+    );
+    expect(sim.sms.messages).toHaveLength(0);
+
+    await sim.close();
+    await start({ failingPhones: false });
+    const plain = engine();
+    for (const phone of [FAILING_PHONES.refused, FAILING_PHONES.failed]) {
+      expect((await plain.otp.send({ phone })).channel).toBe("1msg");
+    }
+    await until(
+      async () => sim.messages.map((m) => m.status),
+      (all) => all.every((s) => s === "delivered"),
+    );
+    expect(sim.messages.map((m) => m.status)).toEqual(["delivered", "delivered"]);
+  });
+
+  it("lets an injected fault play instead of a failing number's own failure", async () => {
+    await start();
+    const { otp } = engine();
+    sim.inject({ kind: "http", status: 500 });
+    await expect(otp.send({ phone: FAILING_PHONES.refused })).rejects.toMatchObject({
+      details: { reason: "server_error" },
+    });
+  });
+});
+
+describe("the simulator's inbox holds WhatsApp and SMS", () => {
+  it("orders both by arrival, serves them as JSON with their channel, and shows SMS on its page", async () => {
+    await start({ sms: { acks: { sent: false, delivered: false } } });
+    const { otp } = engine({ limits: { sendsPerPhone: { cooldownSeconds: 0 } } });
+    const sms = twilioSms({
+      baseUrl: sim.url,
+      accountSid: sim.sms.accountSid,
+      authToken: sim.sms.authToken,
+      from: sim.sms.from,
+      text: { en: "SMS code {code}" },
+    });
+    const waiting = sim.waitForMessage(PHONE);
+    await otp.send({ phone: PHONE });
+    expect((await waiting).channel).toBe("whatsapp");
+    const next = sim.waitForMessage(PHONE);
+    await sms.send({
+      phone: "14155550101",
+      code: "771100",
+      purpose: "login",
+      expiresAt: new Date(Date.now() + 60_000),
+      ttlSeconds: 60,
+    });
+    expect(await next).toMatchObject({ channel: "sms", code: "771100" });
+    expect(sim.inbox(PHONE).map((m) => m.channel)).toEqual(["whatsapp", "sms"]);
+    expect(sim.lastCode(PHONE)).toBe("771100");
+
+    const json = (await (await fetch(`${sim.url}/_inbox/${PHONE}`)).json()) as {
+      messages: { channel: string; text: string; button?: string }[];
+    };
+    expect(json.messages.map((m) => m.channel)).toEqual(["whatsapp", "sms"]);
+    expect(json.messages[0]?.button).toBe("Copy code");
+    expect(json.messages[1]).toMatchObject({ text: "SMS code 771100", from: "+14155550100" });
+    expect(json.messages[1]).not.toHaveProperty("button");
+    const page = await (await fetch(sim.url)).text();
+    expect(page).toContain('<li class="sms"><b>+14155550101</b> <small>SMS from +14155550100');
+    expect(page).toContain("SMS code 771100");
+
+    await expect(sim.waitForMessage(PHONE, { timeoutMs: 20 })).rejects.toThrow(
+      /no message to \+14155550101 within 20 ms/,
+    );
+    sim.reset();
+    expect(sim.inbox(PHONE)).toEqual([]);
+  });
+});
+
+describe("the simulator's templates in several languages", () => {
+  it("sends the template in the language the send asks for, among those approved", async () => {
+    await start({ templates: TRANSLATED_TEMPLATES });
+    const { otp } = engine({
+      channel: oneMsg({
+        baseUrl: sim.url,
+        channelId: sim.channelId,
+        token: sim.token,
+        template: { ...sim.template, languages: ["en", "pt_BR", "es"] },
+      }),
+      limits: { sendsPerPhone: { cooldownSeconds: 0 } },
+    });
+    for (const locale of ["pt-BR", "es-MX", "de"]) await otp.send({ phone: PHONE, locale });
+    const inbox = sim.inbox(PHONE);
+    expect(inbox.map((m) => m.channel === "whatsapp" && [m.language, m.button])).toEqual([
+      ["pt_BR", "Copiar código"],
+      ["es", "Copiar código"],
+      ["en", "Copy code"],
+    ]);
+    expect(inbox[0]?.text).toBe(
+      `${inbox[0]?.code} é o seu código de verificação. Por segurança, não o compartilhe com ninguém.`,
+    );
+    expect(inbox[1]?.text).toMatch(/^\d{6} es tu código de verificación\./);
+    const listed = (await (await api("GET", "templates")).json()) as {
+      templates: { language: string; components: { buttons?: { text: string }[] }[] }[];
+    };
+    expect(listed.templates.map((t) => [t.language, t.components[1]?.buttons?.[0]?.text])).toEqual([
+      ["en", "Copy code"],
+      ["pt_BR", "Copiar código"],
+      ["es", "Copiar código"],
+    ]);
+  });
+
+  it("refuses a language the template is not approved in", async () => {
+    await start();
+    const { otp } = engine({
+      channel: oneMsg({
+        baseUrl: sim.url,
+        channelId: sim.channelId,
+        token: sim.token,
+        template: { ...sim.template, languages: ["en", "pt_BR"] },
+      }),
+    });
+    await expect(otp.send({ phone: PHONE, locale: "pt-BR" })).rejects.toMatchObject({
+      code: "SEND_FAILED",
+      message: expect.stringMatching(/132001/),
+    });
   });
 });
 
