@@ -33,6 +33,29 @@ export function webhookBodyType(contentType: string | null | undefined): "json" 
 }
 
 /**
+ * The fields of a form-encoded webhook body, the first value of each name (every adapter reads a
+ * repeated name the same way; providers do not repeat them).
+ */
+export function formFields(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (!Object.hasOwn(fields, name)) fields[name] = value;
+  }
+  return fields;
+}
+
+/** Node's request headers as a webhook's `headers`: one text per name (repeats joined by `, `). */
+export function flatHeaders(
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+): Record<string, string | undefined> {
+  const flat: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    flat[name] = typeof value === "string" || value === undefined ? value : value.join(", ");
+  }
+  return flat;
+}
+
+/**
  * Whether an adapter reads a body sent with this `Content-Encoding`: only uncompressed ones. A
  * compressed 2 kB body saves nothing and would make every adapter inflate untrusted input;
  * anything else is answered 415 `UNSUPPORTED_MEDIA_TYPE`.

@@ -43,6 +43,8 @@ export {
   DEFAULT_BODY_LIMIT,
   deliveryStatusAnswer,
   errorAnswer,
+  flatHeaders,
+  formFields,
   type HttpAnswer,
   type HttpErrorBody,
   type HttpOk,

@@ -75,6 +75,7 @@ export function requestLocale(
   given: string | undefined,
   acceptLanguage: string | null | undefined,
 ): { locale?: string } {
-  const locale = given ?? preferredLocale(acceptLanguage);
+  // A body's `null` is passed on, for the core to refuse like any other wrong type.
+  const locale = given !== undefined ? given : preferredLocale(acceptLanguage);
   return locale === undefined ? {} : { locale };
 }

@@ -3,6 +3,8 @@ import {
   CLIENT_COOKIE,
   DEFAULT_BODY_LIMIT,
   errorAnswer,
+  flatHeaders,
+  formFields,
   type Otp,
   otpRoutes,
   type VerifyFailureDetail,
@@ -120,17 +122,17 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
         } else next();
       },
       express.json({ limit: WEBHOOK_BODY_LIMIT, type: "application/json", inflate: false }),
-      express.urlencoded({
+      express.text({
         limit: WEBHOOK_BODY_LIMIT,
         type: "application/x-www-form-urlencoded",
-        extended: false,
         inflate: false,
       }),
       handle(async (req, res) => {
         // The URL as this server saw it; a channel that knows the URL it gave the provider
         // (Twilio's `statusCallback`) checks the signature against that one instead.
         const url = `${req.protocol}://${req.get("host") ?? "localhost"}${req.originalUrl}`;
-        res.json(await otp.handleWebhook(req.body, { url, headers: plainHeaders(req) }));
+        const body = typeof req.body === "string" ? formFields(req.body) : req.body;
+        res.json(await otp.handleWebhook(body, { url, headers: flatHeaders(req.headers) }));
       }),
     );
   }
@@ -157,14 +159,6 @@ function onlyJson(limit: number) {
       sendAnswer(res, errorAnswer("PAYLOAD_TOO_LARGE"));
     } else next();
   };
-}
-
-function plainHeaders(req: Request): Record<string, string | undefined> {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return headers;
 }
 
 function objectBody(req: Request): Record<string, unknown> {

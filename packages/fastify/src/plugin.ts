@@ -4,6 +4,8 @@ import {
   CLIENT_COOKIE,
   DEFAULT_BODY_LIMIT,
   errorAnswer,
+  flatHeaders,
+  formFields,
   type Otp,
   OtpError,
   otpRoutes,
@@ -113,13 +115,7 @@ export const waotp: FastifyPluginAsync<OtpPluginOptions> = async (
   fastify.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string" },
-    (_request, body, done) => {
-      const fields: Record<string, string> = {};
-      for (const [name, value] of new URLSearchParams(body as string)) {
-        if (!Object.hasOwn(fields, name)) fields[name] = value;
-      }
-      done(null, fields);
-    },
+    (_request, body, done) => done(null, formFields(body as string)),
   );
   fastify.setValidatorCompiler(objectValidator);
   fastify.setErrorHandler(otpErrorHandler(options));
@@ -161,10 +157,7 @@ export const waotp: FastifyPluginAsync<OtpPluginOptions> = async (
         // The URL as this server saw it; a channel that knows the URL it gave the provider
         // (Twilio's `statusCallback`) checks the signature against that one instead.
         const url = `${request.protocol}://${request.headers.host ?? request.hostname}${request.url}`;
-        const headers: Record<string, string | undefined> = {};
-        for (const [name, value] of Object.entries(request.headers)) {
-          headers[name] = Array.isArray(value) ? value.join(", ") : value;
-        }
+        const headers = flatHeaders(request.headers);
         return reply.send(await otp.handleWebhook(request.body, { url, headers }));
       },
     );

@@ -28,7 +28,9 @@ export interface Recipient {
 /**
  * Stores a fresh code in place of the pending one and sends it. With `replaces`, only if the pending
  * code is still that one (a fallback taking over from a message); otherwise it sends nothing and
- * answers null, as it does when the store would not take the code. `fallback` marks a message of
+ * answers null, as it does when the store would not take the code. `admit` runs once the code is
+ * stored, before it is sent: false sends nothing and answers null (a takeover counts its limits
+ * there, so a takeover that finds the code replaced counts nothing). `fallback` marks a message of
  * the fallback channel, which hands nothing on.
  */
 export async function deliverCode(
@@ -36,7 +38,7 @@ export async function deliverCode(
   channel: Channel,
   to: Recipient,
   started: number,
-  how: { replaces?: string; fallback?: boolean } = {},
+  how: { replaces?: string; fallback?: boolean; admit?: () => Promise<boolean> } = {},
 ): Promise<{ messageId: string; expiresAt: number } | null> {
   const { replaces } = how;
   const { config, store, now } = engine;
@@ -49,6 +51,7 @@ export async function deliverCode(
     store.putChallenge(challengeKey(purpose, phone.digits, client), challenge, started, replaces),
   );
   if (!stored) return null;
+  if (how.admit !== undefined && !(await how.admit())) return null;
   let messageId: string;
   let queued: boolean | undefined;
   try {

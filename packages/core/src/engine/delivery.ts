@@ -30,11 +30,36 @@ export async function status(
   if (record === null) return null;
   // A message sent for a client is that client's business alone.
   if (record.sender !== undefined && record.sender !== asking) return null;
+  record = await refresh(engine, id, record);
+  const channel = record.fallback ? config.fallback?.channel : config.channel;
+  const link = config.fallback === undefined ? undefined : await fallbackLink(engine, id);
+  return {
+    status: record.status,
+    updatedAt: new Date(record.updatedAt),
+    channel: channel?.name ?? config.channel.name,
+    ...(record.error === undefined ? {} : { error: record.error }),
+    ...(link === undefined ? {} : { fallback: link }),
+  };
+}
+
+/**
+ * A message's record brought up to date: with `delivery.poll`, its channel is asked (once per
+ * interval across instances); then an overdue message is handed to the fallback, by any instance
+ * asked about it (the timer of the instance that sent it may have died with its process).
+ * `overdue` is for that timer, which measured the wait itself.
+ */
+async function refresh(
+  engine: Engine,
+  id: string,
+  found: DeliveryRecord,
+  overdue = false,
+): Promise<DeliveryRecord> {
+  const { config, store, now } = engine;
+  let record = found;
   const channel = record.fallback ? config.fallback?.channel : config.channel;
   const worthAsking =
     !isFinal(record.status) && (record.expiresAt ?? Number.POSITIVE_INFINITY) > now();
   if (config.poll && channel?.poll && worthAsking) {
-    // One poll per message per interval, across every instance sharing the store.
     const busy = await guard(() =>
       store.setIfAbsent(pollKey(id), "1", config.pollIntervalMs, now()),
     );
@@ -45,16 +70,27 @@ export async function status(
       }
     }
   }
-  // Any instance asked about an overdue message takes over (its timer may have died with its process).
-  void takeOver(engine, id, record, "timeout").catch(() => {});
-  const link = config.fallback === undefined ? undefined : await fallbackLink(engine, id);
-  return {
-    status: record.status,
-    updatedAt: new Date(record.updatedAt),
-    channel: channel?.name ?? config.channel.name,
-    ...(record.error === undefined ? {} : { error: record.error }),
-    ...(link === undefined ? {} : { fallback: link }),
-  };
+  void takeOver(engine, id, record, "timeout", overdue).catch(() => {});
+  return record;
+}
+
+/**
+ * Starts the wait for a `delivered` report of a message just sent, when the timeout trigger is on.
+ * The timer lives in this process only (it never keeps the process alive); `status()` checks the
+ * same deadline on any instance, so a client that keeps asking gets its fallback even if this
+ * process stops.
+ */
+export function watchDelivery(engine: Engine, messageId: string): void {
+  const timeoutMs = engine.config.fallback?.timeoutMs ?? 0;
+  if (timeoutMs === 0) return;
+  const timer = setTimeout(() => {
+    void guard(() => engine.store.getDelivery(messageId, engine.now()))
+      .then(async (record) => {
+        if (record !== null) await refresh(engine, messageId, record, true);
+      })
+      .catch(() => {});
+  }, timeoutMs);
+  timer.unref?.();
 }
 
 export async function handleWebhook(
@@ -77,9 +113,13 @@ export async function handleWebhook(
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new OtpError("WEBHOOK_INVALID", "The webhook body must be a JSON object.");
   }
-  // Each channel reads its own provider's bodies; the first that recognises the body has it.
-  const readers = [config.channel, config.fallback?.channel].flatMap((channel) =>
-    channel?.readWebhook === undefined ? [] : [channel.readWebhook.bind(channel)],
+  // Each channel reads its own provider's bodies, and an update counts only for a message of the
+  // channel that read it: a body in one provider's format cannot move another's message (whose
+  // provider may sign its webhooks).
+  const readers = [config.channel, config.fallback?.channel].flatMap((channel, index) =>
+    channel?.readWebhook === undefined
+      ? []
+      : [{ read: channel.readWebhook.bind(channel), fallback: index === 1 }],
   );
   if (readers.length === 0) {
     throw new OtpError(
@@ -87,18 +127,40 @@ export async function handleWebhook(
       `The ${config.channel.name} channel does not take delivery webhooks.`,
     );
   }
-  let updates: DeliveryUpdate[] = [];
-  for (const read of readers) {
-    updates = read(payload as Record<string, unknown>, request);
-    if (updates.length > 0) break;
+  const updates = new Map<string, { update: DeliveryUpdate; readBy: Set<boolean> }>();
+  for (const { read, fallback } of readers) {
+    for (const update of read(payload as Record<string, unknown>, request)) {
+      const key = JSON.stringify(update);
+      const seen = updates.get(key) ?? { update, readBy: new Set<boolean>() };
+      seen.readBy.add(fallback);
+      updates.set(key, seen);
+    }
   }
   const result: WebhookResult = { updated: 0, ignored: 0 };
-  for (const update of updates) {
-    const applied = await applyUpdate(engine, update);
+  for (const { update, readBy } of updates.values()) {
+    const applied =
+      readBy.size === 2 || (await sentBy(engine, update, readBy))
+        ? await applyUpdate(engine, update)
+        : null;
     if (applied?.changed) result.updated += 1;
     else result.ignored += 1;
   }
   return result;
+}
+
+/**
+ * Whether the update's message was sent by the channel that read it (`readBy`: read by the
+ * fallback's reader, or the main one's). A message not tracked yet (a queued send's) is the main
+ * channel's.
+ */
+async function sentBy(
+  engine: Engine,
+  update: DeliveryUpdate,
+  readBy: Set<boolean>,
+): Promise<boolean> {
+  if (engine.config.fallback === undefined) return true;
+  const record = await guard(() => engine.store.getDelivery(update.messageId, engine.now()));
+  return readBy.has(record?.fallback === true);
 }
 
 /**

@@ -23,7 +23,8 @@ export interface FallbackLink {
   why: FallbackReason;
 }
 
-// Held under a message's fallback key while its fallback is being sent.
+// A message's fallback key holds this from the claim until the fallback message is out, then the
+// link to that message (JSON): `status()` shows the link, and a claim is never made twice.
 const CLAIMED = "claimed";
 
 /**
@@ -42,14 +43,14 @@ function waiting(status: DeliveryStatus): boolean {
 /**
  * Whether the message may still hand its code to the fallback for `why`: the trigger is on, the
  * message is not itself a fallback, its code is alive, and (for a timeout) it is overdue and still
- * on its way. `due` skips the clock check, for a timer that measured the wait itself.
+ * on its way. `overdue` skips the clock check, for a timer that measured the wait itself.
  */
 function mayTakeOver(
   engine: Engine,
   record: DeliveryRecord,
   why: "failed" | "timeout",
   at: number,
-  due = false,
+  overdue = false,
 ): boolean {
   const fallback = engine.config.fallback;
   if (fallback === undefined || record.fallback === true) return false;
@@ -61,26 +62,28 @@ function mayTakeOver(
   return (
     fallback.timeoutMs > 0 &&
     waiting(record.status) &&
-    (due || (record.sentAt ?? Number.POSITIVE_INFINITY) + fallback.timeoutMs <= at)
+    (overdue || (record.sentAt ?? Number.POSITIVE_INFINITY) + fallback.timeoutMs <= at)
   );
 }
 
 /**
  * Sends a fresh code through the fallback in place of message `messageId`'s, when `why` applies to
  * its record. Answers without waiting when another call (here or on another instance) has claimed
- * the message. Its failures show as events (`limited`, `send_failed`), never to the caller.
+ * the message. The limits are checked first without counting, and counted only once the fresh
+ * code has replaced this message's: a takeover that finds the code used or replaced counts
+ * nothing. Its failures show as events (`limited`, `send_failed`), never to the caller.
  */
 export async function takeOver(
   engine: Engine,
   messageId: string,
   record: DeliveryRecord,
   why: "failed" | "timeout",
-  due = false,
+  overdue = false,
 ): Promise<void> {
   const { config, store } = engine;
   const fallback = config.fallback;
   const started = engine.now();
-  if (fallback === undefined || !mayTakeOver(engine, record, why, started, due)) return;
+  if (fallback === undefined || !mayTakeOver(engine, record, why, started, overdue)) return;
   const { phone: digits, purpose, hash } = record as Required<DeliveryRecord>;
   const key = fallbackKey(messageId);
   const claimed = await guard(() =>
@@ -92,8 +95,9 @@ export async function takeOver(
   const base = { phone: maskPhone(digits), purpose };
   const ip = config.sendsPerIp === undefined ? undefined : (record.ip ?? UNKNOWN_CLIENT);
   const plan = sendBuckets(config, digits, ip, record.client, "fallback");
-  const taken = await takeSends(engine, plan, started, base).catch(() => null);
-  if (taken === null || !taken.ok) return;
+  const peek = plan.map((p) => ({ ...p, bucket: { ...p.bucket, peek: true } }));
+  const room = await takeSends(engine, peek, started, base).catch(() => null);
+  if (room === null || !room.ok) return;
   const to = {
     phone,
     purpose,
@@ -102,23 +106,39 @@ export async function takeOver(
     sender: record.sender,
     locale: record.locale,
   };
+  // Between the check and the count, another send may fill a bucket: the fresh code then stays
+  // unsent (a send the user asks for at that moment carries its own code).
+  const admit = async () => (await takeSends(engine, plan, started, base)).ok;
   const sent = await deliverCode(engine, fallback.channel, to, started, {
     replaces: hash,
     fallback: true,
+    admit,
   }).catch(() => null);
   if (sent === null) return;
   const link: FallbackLink = { messageId: sent.messageId, channel: fallback.channel.name, why };
   await Promise.resolve()
     .then(() => store.set(key, JSON.stringify(link), config.deliveryTtlMs, engine.now()))
     .catch(() => {});
+  emitFallback(engine, base, why, messageId, fallback.channel.name, sent);
+}
+
+/** Tells `onEvent` that the fallback carried a code, and why. */
+export function emitFallback(
+  engine: Engine,
+  base: { phone: string; purpose: string },
+  why: FallbackReason,
+  replaced: string | undefined,
+  channel: string,
+  sent: { messageId: string; expiresAt: number },
+): void {
   engine.emit({
     type: "fallback",
     at: new Date(engine.now()),
     ...base,
     why,
-    messageId,
+    ...(replaced === undefined ? {} : { messageId: replaced }),
     fallbackMessageId: sent.messageId,
-    channel: fallback.channel.name,
+    channel,
     expiresAt: new Date(sent.expiresAt),
   });
 }
@@ -136,23 +156,4 @@ export async function fallbackLink(
   } catch {
     return undefined;
   }
-}
-
-/**
- * Starts the wait for a `delivered` report of a message just sent, when the timeout trigger is on.
- * The timer lives in this process only; `status()` checks the same deadline on any instance, so a
- * client that keeps asking gets its fallback even if this process stops.
- */
-export function watchDelivery(engine: Engine, messageId: string): void {
-  const timeoutMs = engine.config.fallback?.timeoutMs ?? 0;
-  if (timeoutMs === 0) return;
-  const timer = setTimeout(() => {
-    void engine.store
-      .getDelivery(messageId, engine.now())
-      .then(async (record) => {
-        if (record !== null) await takeOver(engine, messageId, record, "timeout", true);
-      })
-      .catch(() => {});
-  }, timeoutMs);
-  timer.unref?.();
 }

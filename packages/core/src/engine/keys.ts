@@ -47,6 +47,8 @@ export const sendKeys = {
 export const fallbackSendKeys = {
   cooldown: (digits: string, own: string) => `send:fallback:cooldown:${digits}${own}`,
   phone: (digits: string, own: string) => `send:fallback:phone:${digits}${own}`,
+  /** Every fallback send to the phone, bound or not. */
+  phoneAll: (digits: string) => `send:fallback:phone:all:${digits}`,
   global: "send:fallback:global",
 } as const;
 
@@ -55,9 +57,21 @@ export function fallbackKey(messageId: string): string {
   return `fallback:${messageId}`;
 }
 
-/** A send's answer under its idempotency key. */
-export function idempotencyKey(purpose: string, digits: string, key: string): string {
-  return `send:${purpose}:${digits}:${key}`;
+/** A send's answer under its idempotency key; a send by the fallback keeps its own answers. */
+export function idempotencyKey(
+  purpose: string,
+  digits: string,
+  via: "channel" | "fallback",
+  key: string,
+): string {
+  return via === "channel"
+    ? `send:${purpose}:${digits}:${key}`
+    : `send:${purpose}:${digits}:fallback:${key}`;
+}
+
+/** Set when the main channel refused the phone itself: its sends go to the fallback for a while. */
+export function unreachableKey(digits: string): string {
+  return `unreachable:${digits}`;
 }
 
 /** Held while one instance polls the channel for a message. */

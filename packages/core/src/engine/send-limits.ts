@@ -59,6 +59,9 @@ export function sendBuckets(
   if (fallback?.sendsPerPhone) {
     const { max, windowMs } = fallback.sendsPerPhone;
     add("fallback_window", fallbackSendKeys.phone(digits, own), max, windowMs, true, true);
+    // As for the main channel: many known clients of one phone share a ceiling.
+    const ceiling = max * PHONE_CEILING_FACTOR;
+    add("fallback_window", fallbackSendKeys.phoneAll(digits), ceiling, windowMs, true, true);
   }
   if (fallback?.globalSends) {
     const { max, windowMs } = fallback.globalSends;

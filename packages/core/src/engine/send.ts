@@ -10,7 +10,8 @@ import type { SendInput, SendResult } from "../otp.js";
 import { maskPhone, type Phone } from "../phone.js";
 import { type Engine, guard } from "./context.js";
 import { deliverCode, isUncertain } from "./deliver-code.js";
-import { namesFallback, watchDelivery } from "./fallback.js";
+import { watchDelivery } from "./delivery.js";
+import { emitFallback, namesFallback } from "./fallback.js";
 import {
   readAllowedPhone,
   readClient,
@@ -20,12 +21,15 @@ import {
   readSenderIp,
   readString,
 } from "./input.js";
-import { idempotencyKey } from "./keys.js";
+import { idempotencyKey, unreachableKey } from "./keys.js";
 import { isKnownClient } from "./known-clients.js";
 import { sendBuckets, takeSends } from "./send-limits.js";
 
 // Held under an idempotency key while its send runs.
 const PENDING = "pending";
+
+/** How long a phone the main channel refused goes straight to the fallback. */
+const UNREACHABLE_FOR_MS = 86_400_000;
 
 export async function send(engine: Engine, input: SendInput): Promise<SendResult> {
   const { config, store } = engine;
@@ -40,7 +44,12 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
 
   let idempotency: string | undefined;
   if (request.idempotencyKey !== undefined) {
-    idempotency = idempotencyKey(purpose, phone.digits, readIdempotencyKey(request.idempotencyKey));
+    idempotency = idempotencyKey(
+      purpose,
+      phone.digits,
+      via,
+      readIdempotencyKey(request.idempotencyKey),
+    );
     const key = idempotency;
     const earlier = await guard(() => store.setIfAbsent(key, PENDING, config.ttlMs, started));
     if (earlier === PENDING) {
@@ -70,7 +79,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
 }
 
 /** What one send is: who gets the code, who asked, and through which channel. */
-interface Request {
+interface SendRequest {
   phone: Phone;
   purpose: string;
   ip: string | undefined;
@@ -79,10 +88,18 @@ interface Request {
   via: "channel" | "fallback";
 }
 
-async function sendNow(engine: Engine, request: Request, started: number): Promise<SendResult> {
-  const { config } = engine;
-  const { phone, purpose, ip, client, locale, via } = request;
+async function sendNow(engine: Engine, request: SendRequest, started: number): Promise<SendResult> {
+  const { config, store } = engine;
+  const { phone, purpose, ip, client, locale } = request;
+  const { fallback } = config;
   const base = { phone: maskPhone(phone.digits), purpose };
+  // A phone the main channel refused lately goes straight to the fallback: no message that is sure
+  // to be refused, and the fallback's limits are counted before its pending code is replaced.
+  const refusedBefore =
+    request.via === "channel" &&
+    fallback?.onRefused === true &&
+    (await guard(() => store.get(unreachableKey(phone.digits), started))) !== null;
+  const via = refusedBefore ? "fallback" : request.via;
   // A client that signed in to this phone before gets a code bound to it, outside the phone's
   // shared cooldown and window: strangers can neither replace it, nor guess at it, nor keep the
   // owner from getting one. Any other client shares the phone's (and its codes).
@@ -92,14 +109,15 @@ async function sendNow(engine: Engine, request: Request, started: number): Promi
       : undefined;
   const plan = sendBuckets(config, phone.digits, ip, bound, via);
   const { resendAt } = refuseUnlessTaken(await takeSends(engine, plan, started, base));
-  const fallback = config.fallback;
   const to = { phone, purpose, ip, client: bound, sender: client, locale };
-  const out = async (channel: Channel, resendBy: number, reason?: "refused" | "requested") => {
+  const sendThrough = async (
+    channel: Channel,
+    resendBy: number,
+    why?: "refused" | "requested",
+  ): Promise<SendResult> => {
     let delivered: Awaited<ReturnType<typeof deliverCode>>;
     try {
-      delivered = await deliverCode(engine, channel, to, started, {
-        fallback: reason !== undefined,
-      });
+      delivered = await deliverCode(engine, channel, to, started, { fallback: why !== undefined });
     } catch (error) {
       throw isUncertain(error) ? uncertainSendError(error, resendBy, engine.now()) : error;
     }
@@ -110,53 +128,47 @@ async function sendNow(engine: Engine, request: Request, started: number): Promi
       );
     }
     const { messageId, expiresAt } = delivered;
-    const at = new Date(engine.now());
-    engine.emit(
-      reason === undefined
-        ? {
-            type: "sent",
-            at,
-            ...base,
-            messageId,
-            channel: channel.name,
-            expiresAt: new Date(expiresAt),
-          }
-        : {
-            type: "fallback",
-            at,
-            ...base,
-            why: reason,
-            fallbackMessageId: messageId,
-            channel: channel.name,
-            expiresAt: new Date(expiresAt),
-          },
-    );
+    if (why === undefined) {
+      engine.emit({
+        type: "sent",
+        at: new Date(engine.now()),
+        ...base,
+        messageId,
+        channel: channel.name,
+        expiresAt: new Date(expiresAt),
+      });
+    } else {
+      emitFallback(engine, base, why, undefined, channel.name, delivered);
+    }
     return {
       phone: phone.e164,
       messageId,
       channel: channel.name,
-      ...(reason === undefined ? {} : { fallback: reason }),
+      ...(why === undefined ? {} : { fallback: why }),
       expiresAt: new Date(expiresAt),
       resendAt: new Date(resendBy),
     };
   };
 
   if (via === "fallback" && fallback !== undefined) {
-    return out(fallback.channel, resendAt, "requested");
+    return sendThrough(fallback.channel, resendAt, refusedBefore ? "refused" : "requested");
   }
   try {
-    const result = await out(config.channel, resendAt);
+    const result = await sendThrough(config.channel, resendAt);
     watchDelivery(engine, result.messageId);
     return result;
   } catch (error) {
     if (fallback === undefined || !fallback.onRefused || !isUnreachable(error)) throw error;
-    // The main channel cannot reach this phone: the same send goes on through the fallback,
-    // counted once more in the fallback's own cooldown and budget only.
-    const own = sendBuckets(config, phone.digits, ip, bound, "fallback").filter(
+    // The main channel cannot reach this phone: remembered for a day, and this send goes on
+    // through the fallback, counted once more in the fallback's own cooldown and budget only.
+    await Promise.resolve()
+      .then(() => store.set(unreachableKey(phone.digits), "1", UNREACHABLE_FOR_MS, started))
+      .catch(() => {});
+    const fallbackOnly = sendBuckets(config, phone.digits, ip, bound, "fallback").filter(
       (p) => p.fallbackOnly,
     );
-    const more = refuseUnlessTaken(await takeSends(engine, own, started, base));
-    return out(fallback.channel, Math.max(resendAt, more.resendAt), "refused");
+    const more = refuseUnlessTaken(await takeSends(engine, fallbackOnly, started, base));
+    return sendThrough(fallback.channel, Math.max(resendAt, more.resendAt), "refused");
   }
 }
 

@@ -93,7 +93,8 @@ const UNREACHABLE = [
   /undeliverable/i,
   /not (?:a |an )?(?:valid |active )?whats ?app (?:user|account|number|contact)/i,
   /(?:isn't|is not|not) (?:on|registered (?:on|with|in|at)) whats ?app/i,
-  /(?:invalid|incorrect|wrong|non-normali[sz]ed) (?:phone|number|recipient|chat ?id)/i,
-  /(?:phone|number|recipient)(?: number)? (?:is )?(?:invalid|not valid)/i,
+  // A phone or recipient, never a bare "number": "invalid number of parameters" is the template's.
+  /(?:invalid|incorrect|wrong|non-normali[sz]ed) (?:phone(?: number)?|recipient|chat ?id)\b/i,
+  /(?:phone|recipient)(?: number)? (?:is )?(?:invalid|not valid)/i,
   /\bopt(?:ed)?[- ]?in\b/i,
 ];

@@ -28,10 +28,12 @@ export interface TestChannelOptions {
  * A channel for tests and local development: it records what it was asked to send instead of
  * sending it, and reads delivery webhooks in 1MSG's format. Codes are kept in memory in plain text, so never use it in production.
  */
+// Shared by every test channel, so two of them (a main one and a fallback) never give one id.
+let counter = 0;
+
 export function createTestChannel(options: TestChannelOptions = {}): TestChannel {
   const messages: RecordedMessage[] = [];
   const failures: Error[] = [];
-  let counter = 0;
   return {
     name: options.name ?? "test",
     ...(options.kind === undefined ? {} : { kind: options.kind }),

@@ -135,7 +135,9 @@ export function twilioSms(options: TwilioSmsOptions): TwilioSmsChannel {
       return update ?? null;
     },
     readWebhook(body, request) {
-      const updates = readTwilioWebhook(body as Record<string, unknown>);
+      // Read from exactly the fields the signature covers (a form's, all text).
+      const fields = stringFields(body);
+      const updates = readTwilioWebhook(fields);
       if (updates.length === 0 || !verifyCallbacks) return updates;
       // Unsigned, or signed for another URL or token: not Twilio's, so it changes nothing.
       const valid =
@@ -144,7 +146,7 @@ export function twilioSms(options: TwilioSmsOptions): TwilioSmsChannel {
         verifyTwilioSignature({
           authToken: options.authToken,
           url: statusCallback ?? request.url,
-          params: stringFields(body),
+          params: fields,
           signature: request.headers[TWILIO_SIGNATURE_HEADER],
         });
       return valid ? updates : [];

@@ -1,4 +1,4 @@
-import { acceptsBodyEncoding, webhookBodyType } from "../http.js";
+import { acceptsBodyEncoding, formFields, webhookBodyType } from "../http.js";
 import type { HttpErrorCode } from "../http-errors.js";
 
 /** Why a body could not be read, as the code the HTTP contract answers with. */
@@ -67,8 +67,8 @@ function decoderFor(params: readonly string[]): InstanceType<typeof TextDecoder>
 }
 
 /**
- * Reads a webhook body: JSON as `readJson` does, or a form (UTF-8, under the same limits) as an
- * object of its fields, the first value of each.
+ * Reads a webhook body: JSON as `readJson` does, or a form (UTF-8, under the same limits) as
+ * `formFields` reads it.
  */
 export async function readWebhookBody(request: Request, limit: number): Promise<unknown> {
   if (webhookBodyType(request.headers.get("content-type")) !== "form") {
@@ -80,12 +80,7 @@ export async function readWebhookBody(request: Request, limit: number): Promise<
   if (Number(request.headers.get("content-length") ?? 0) > limit) {
     throw new BodyError("PAYLOAD_TOO_LARGE");
   }
-  const text = new TextDecoder().decode(await readAtMost(request.body, limit));
-  const fields: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(text)) {
-    if (!Object.hasOwn(fields, name)) fields[name] = value;
-  }
-  return fields;
+  return formFields(new TextDecoder().decode(await readAtMost(request.body, limit)));
 }
 
 /** The stream's bytes, or `PAYLOAD_TOO_LARGE` as soon as they pass `limit` (the rest is never read). */
