@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { canAdvance, type DeliveryStatus } from "../delivery-status.js";
 import { isOneMsgInboxWebhook } from "../one-msg/webhook-list.js";
+import { createMailbox } from "./mailbox.js";
 
 export interface FakeTemplate {
   name: string;
@@ -285,28 +286,17 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
   ];
   let ackNotificationsOn = true;
   let rawHooks = options.rawHooks ?? false;
-  const messages: FakeMessage[] = [];
+  const mailbox = createMailbox<FakeMessage>("message");
+  const { messages, later } = mailbox;
   let jobs = 0;
   const faults: FakeFault[] = [];
   const calls: Record<string, number> = {};
-  const timers = new Set<NodeJS.Timeout>();
-  const closing = new AbortController();
-  const waiters = new Set<{ phone: string; resolve: (m: FakeMessage) => void }>();
 
   const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
     new Response(JSON.stringify(body), {
       status,
       headers: { "content-type": "application/json", ...headers },
     });
-
-  function later(ms: number, run: () => void) {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      run();
-    }, ms);
-    timer.unref?.();
-    timers.add(timer);
-  }
 
   async function ack(messageId: string, status: DeliveryStatus, error?: string): Promise<void> {
     const message = messages.find((m) => m.id === messageId);
@@ -325,7 +315,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
             ],
           },
     );
-    const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(5000)]);
+    const signal = AbortSignal.any([mailbox.closing, AbortSignal.timeout(5000)]);
     const headers = { "content-type": "application/json" };
     await Promise.all(
       postable(webhookUrls).map((url) =>
@@ -494,13 +484,7 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
       ...(typeof ttl === "number" ? { ttlSeconds: ttl } : {}),
       createdAt: new Date(),
     };
-    messages.push(message);
-    for (const waiter of waiters) {
-      if (waiter.phone === phone) {
-        waiters.delete(waiter);
-        waiter.resolve(message);
-      }
-    }
+    mailbox.add(message);
     scheduleAcks(
       message,
       fault?.kind === "fail_delivery" ? (fault.error ?? UNDELIVERABLE) : undefined,
@@ -672,8 +656,6 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     }
   }
 
-  const digits = (phone: string) => phone.replace(/\D/g, "");
-
   return {
     channelId,
     token,
@@ -687,28 +669,15 @@ export function createOneMsgFake(options: OneMsgFakeOptions = {}): OneMsgFake {
     inject(fault, times = 1) {
       for (let i = 0; i < times; i++) faults.push(fault);
     },
-    inbox: (phone) => messages.filter((m) => m.phone === digits(phone)),
-    lastCode: (phone) => messages.findLast((m) => m.phone === digits(phone))?.code,
-    waitForMessage(phone, { timeoutMs = 5000 } = {}) {
-      return new Promise((resolve, reject) => {
-        const waiter = { phone: digits(phone), resolve };
-        waiters.add(waiter);
-        later(timeoutMs, () => {
-          if (waiters.delete(waiter))
-            reject(new Error(`no message to ${phone} within ${timeoutMs} ms`));
-        });
-      });
-    },
+    inbox: mailbox.inbox,
+    lastCode: mailbox.lastCode,
+    waitForMessage: mailbox.waitForMessage,
     ack,
     reset() {
       messages.length = 0;
       faults.length = 0;
       for (const key of Object.keys(calls)) delete calls[key];
     },
-    close() {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      closing.abort();
-    },
+    close: mailbox.close,
   };
 }

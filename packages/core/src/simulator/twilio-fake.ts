@@ -24,6 +24,7 @@ import { randomBytes } from "node:crypto";
 import { canAdvance, type DeliveryStatus } from "../delivery-status.js";
 import { CREATED_MESSAGE, errorBody } from "../twilio/fixtures.js";
 import { TWILIO_SIGNATURE_HEADER, twilioSignature } from "../twilio/signature.js";
+import { createMailbox } from "./mailbox.js";
 
 /** The simulator's Twilio account: an `AC` SID of 32 hex digits, as `twilioSms` requires. */
 export const SIMULATOR_ACCOUNT_SID = "ACc0ffee00c0ffee00c0ffee00c0ffee00";
@@ -152,11 +153,9 @@ export function createTwilioFake(options: TwilioFakeOptions = {}): TwilioFake {
   const authToken = options.authToken ?? "sim-twilio-auth-token";
   const from = options.from ?? "+14155550100";
   const acks = { sent: 30, delivered: 120, ...options.acks };
-  const messages: FakeSms[] = [];
+  const mailbox = createMailbox<FakeSms>("SMS");
+  const { messages, later } = mailbox;
   const calls: Record<string, number> = {};
-  const timers = new Set<NodeJS.Timeout>();
-  const closing = new AbortController();
-  const waiters = new Set<{ phone: string; resolve: (m: FakeSms) => void }>();
   const base = `/${API_VERSION}/Accounts/`;
 
   const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
@@ -167,15 +166,6 @@ export function createTwilioFake(options: TwilioFakeOptions = {}): TwilioFake {
   // API-ERR: every refusal has the same body.
   const refuse = (httpStatus: number, code: number, message: string) =>
     json(errorBody({ httpStatus, code, message }), httpStatus);
-
-  function later(ms: number, run: () => void) {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      run();
-    }, ms);
-    timer.unref?.();
-    timers.add(timer);
-  }
 
   /** API-MSG: the Message resource, built on the documented create answer. */
   function resource(message: FakeSms) {
@@ -272,14 +262,8 @@ export function createTwilioFake(options: TwilioFakeOptions = {}): TwilioFake {
       ...(validityPeriod === undefined ? {} : { validityPeriod }),
       createdAt: new Date(),
     };
-    messages.push(message);
+    mailbox.add(message);
     if (sender === "") serviceOnly.add(message.id);
-    for (const waiter of waiters) {
-      if (waiter.phone === message.phone) {
-        waiters.delete(waiter);
-        waiter.resolve(message);
-      }
-    }
     if (acks.sent !== false) later(acks.sent, () => void ack(message.id, "sent"));
     if (acks.delivered !== false) later(acks.delivered, () => void ack(message.id, "delivered"));
     return json(resource(message), 201);
@@ -308,7 +292,7 @@ export function createTwilioFake(options: TwilioFakeOptions = {}): TwilioFake {
       To: `+${message.phone}`,
       ...(errorCode === undefined ? {} : { ErrorCode: errorCode }),
     };
-    const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(5000)]);
+    const signal = AbortSignal.any([mailbox.closing, AbortSignal.timeout(5000)]);
     await fetch(url, {
       method: "POST",
       headers: {
@@ -364,8 +348,6 @@ export function createTwilioFake(options: TwilioFakeOptions = {}): TwilioFake {
     return notFound();
   }
 
-  const digits = (phone: string) => phone.replace(/\D/g, "");
-
   return {
     accountSid,
     authToken,
@@ -373,28 +355,15 @@ export function createTwilioFake(options: TwilioFakeOptions = {}): TwilioFake {
     messages,
     calls,
     handle,
-    inbox: (phone) => messages.filter((m) => m.phone === digits(phone)),
-    lastCode: (phone) => messages.findLast((m) => m.phone === digits(phone))?.code,
-    waitForMessage(phone, { timeoutMs = 5000 } = {}) {
-      return new Promise((resolve, reject) => {
-        const waiter = { phone: digits(phone), resolve };
-        waiters.add(waiter);
-        later(timeoutMs, () => {
-          if (waiters.delete(waiter))
-            reject(new Error(`no SMS to ${phone} within ${timeoutMs} ms`));
-        });
-      });
-    },
+    inbox: mailbox.inbox,
+    lastCode: mailbox.lastCode,
+    waitForMessage: mailbox.waitForMessage,
     ack,
     reset() {
       messages.length = 0;
       serviceOnly.clear();
       for (const key of Object.keys(calls)) delete calls[key];
     },
-    close() {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      closing.abort();
-    },
+    close: mailbox.close,
   };
 }
