@@ -1,23 +1,12 @@
 // Starts a real redis-server on a free loopback port for tests, installing Debian's package with
 // apt-get when it is missing (the test command runs as root on CI).
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "./free-port.mjs";
 import { ensurePackages, PACKAGES } from "./system-packages.mjs";
 
 function ensureRedis() {
   ensurePackages(["redis-server"]);
   return PACKAGES["redis-server"];
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** A redis-server on 127.0.0.1 with no persistence. `stop()` and `start()` again keep the port. */

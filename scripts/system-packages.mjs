@@ -1,9 +1,14 @@
-// Installs the Debian packages the tests run for real (redis-server, chromium) when they are
+// Installs the Debian packages the tests run for real (redis-server, chromium, postgresql) when they are
 // missing, once, before the test runners start in parallel. Never downloads anything else.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
-export const PACKAGES = { "redis-server": "/usr/bin/redis-server", chromium: "/usr/bin/chromium" };
+export const PACKAGES = {
+  "redis-server": "/usr/bin/redis-server",
+  chromium: "/usr/bin/chromium",
+  // A folder, not a binary: one `<version>/bin` per installed major version.
+  postgresql: "/usr/lib/postgresql",
+};
 const LOCK = ["-o", "DPkg::Lock::Timeout=600"];
 
 /** Installs the named packages whose binaries are missing; throws with apt's word when it cannot. */

@@ -69,6 +69,32 @@ export interface DatabaseStoreOptions {
   maxRetries?: number;
 }
 
+/** Unique-key refusals as drivers code them: PostgreSQL, SQLite, MySQL, SQL Server, Prisma, Mongo. */
+const DUPLICATE_CODES = new Set<unknown>([
+  "23505",
+  "SQLITE_CONSTRAINT_UNIQUE",
+  "SQLITE_CONSTRAINT_PRIMARYKEY",
+  "ER_DUP_ENTRY",
+  1062,
+  2601,
+  2627,
+  "P2002",
+  11000,
+]);
+
+/** Whether an insert failed on a unique key: by its error's code or wording, or its causes'. */
+function isDuplicateKey(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Object && depth < 5; depth++) {
+    const { code, errno, number, message } = cause as Record<string, unknown>;
+    if ([code, errno, number].some((value) => DUPLICATE_CODES.has(value))) return true;
+    if (typeof message === "string" && /unique constraint|duplicate (key|entry)/i.test(message)) {
+      return true;
+    }
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** The plugin's own table: one row per record, `key` unique. */
 export const RECORD_MODEL = "waotpRecord";
 const MODEL = RECORD_MODEL;
@@ -169,8 +195,10 @@ export function databaseStore(adapter: RecordAdapter, options: DatabaseStoreOpti
         });
         return true;
       } catch (error) {
-        // The unique key refused it: another writer created the record first. Anything else is real.
-        if ((await read(name, 0)).row !== null) return false;
+        // The unique key refused it: another writer created the record first (and may have deleted
+        // it again by now, so the error itself is the evidence). A driver whose refusal this does
+        // not recognise still loses the race when the row is there. Anything else is real.
+        if (isDuplicateKey(error) || (await read(name, 0)).row !== null) return false;
         throw error;
       }
     }

@@ -1,11 +1,26 @@
-import { newClientId, type Otp, verifyFailureAnswer } from "@waotp/core";
+import { randomUUID } from "node:crypto";
+import {
+  type Channel,
+  type DeliveryOptions,
+  newClientId,
+  type OnEvent,
+  type Otp,
+  verifyFailureAnswer,
+} from "@waotp/core";
 import { apiError, core } from "./api-error.js";
 import type { WhatsappOtpOptions } from "./options.js";
 import { browserOf, clientAddress, giveBrowserId, type RequestContext } from "./requester.js";
 
-/** What every endpoint shares: the engine (once better-auth ran `init`) and the plugin's options. */
+/** What every endpoint shares: the engines (once better-auth ran `init`) and the plugin's options. */
 export interface Engine {
   otp(): Otp;
+  /**
+   * The engine for a number that must not learn whether it has an account: the same store, limits
+   * and code rules as `otp()`, but its channels deliver nothing (see `silentOptions`).
+   */
+  silent(): Otp;
+  /** How long sends take, so an answer that sent nothing can take as long (see `SendTiming`). */
+  timing: SendTiming;
   options: WhatsappOtpOptions;
 }
 
@@ -41,4 +56,89 @@ export async function verifyCode(
   }
   await giveBrowserId(ctx, nextClient);
   return result.phone;
+}
+
+/** A channel under `real`'s name and kind that delivers nothing and reports nothing. */
+function silentChannel(real: Channel): Channel {
+  return {
+    name: real.name,
+    ...(real.kind === undefined ? {} : { kind: real.kind }),
+    send: async () => ({ messageId: `silent.${randomUUID()}` }),
+  };
+}
+
+/**
+ * The delivery options of the silent engine: the same fallback name, kind, triggers a client can
+ * ask for and budgets, so a send that names the fallback counts where a real one would; nothing
+ * polls, times out or takes over, since nothing was sent.
+ */
+function silentDelivery(delivery: DeliveryOptions | undefined): DeliveryOptions | undefined {
+  const fallback = delivery?.fallback;
+  if (delivery === undefined) return undefined;
+  const base = { ...delivery, poll: false };
+  if (fallback === undefined) return base;
+  const given = "send" in fallback ? { channel: fallback } : fallback;
+  return {
+    ...base,
+    fallback: {
+      ...given,
+      channel: silentChannel(given.channel),
+      onFailed: false,
+      onRefused: false,
+      timeoutSeconds: false,
+    },
+  };
+}
+
+/**
+ * What the silent engine is built from: the plugin's engine options with channels that deliver
+ * nothing, and only the `limited` events passed on (a limit that refused is real; a "sent" is not).
+ */
+export function silentOptions<
+  O extends { channel: Channel; delivery?: DeliveryOptions; onEvent?: OnEvent },
+>(options: O): O {
+  const { onEvent } = options;
+  const delivery = silentDelivery(options.delivery);
+  return {
+    ...options,
+    channel: silentChannel(options.channel),
+    ...(delivery === undefined ? {} : { delivery }),
+    ...(onEvent === undefined
+      ? {}
+      : {
+          onEvent: ((event) => (event.type === "limited" ? onEvent(event) : undefined)) as OnEvent,
+        }),
+  };
+}
+
+/** Before a channel's first send, how long an answer that sent nothing takes. */
+const FIRST_ESTIMATE_MS = 300;
+
+/**
+ * How long sends through each channel take, as a moving average of this instance's real sends, so
+ * an answer that sent nothing (a number without an account) waits about as long as one that did.
+ * A timing difference would tell who has an account; the send limits cap how many samples an
+ * attacker gets for a number.
+ */
+export interface SendTiming {
+  /** Notes a real send through `channel` that took `ms`. */
+  record(channel: string, ms: number): void;
+  /** Waits until about as long as a real send through `channel` has passed since `startedAt`. */
+  pad(channel: string, startedAt: number): Promise<void>;
+}
+
+export function sendTiming(): SendTiming {
+  const averages = new Map<string, number>();
+  return {
+    record(channel, ms) {
+      const before = averages.get(channel);
+      averages.set(channel, before === undefined ? ms : before * 0.8 + ms * 0.2);
+    },
+    async pad(channel, startedAt) {
+      // Spread like real round trips, rather than one fixed delay an observer could spot.
+      const target = (averages.get(channel) ?? FIRST_ESTIMATE_MS) * (0.85 + Math.random() * 0.3);
+      const wait = target - (performance.now() - startedAt);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    },
+  };
 }

@@ -6,24 +6,28 @@ import { parseUserOutput } from "better-auth/db";
 import * as z from "zod";
 import { apiError } from "../api-error.js";
 import { type Engine, verifyCode } from "../engine.js";
-import { PURPOSES } from "../options.js";
+import { PURPOSES, type UserWithPhoneNumber } from "../options.js";
+import { findUserByPhone } from "./users.js";
 
 export const verifyBody = z.object({ phoneNumber: z.string().max(64), code: z.string().max(64) });
 
+const signInBody = verifyBody.extend({
+  /** Proves the number (and signs up, when on) without signing in: no session, `token: null`. */
+  disableSession: z.boolean().optional(),
+});
+
 /** `POST /whatsapp-otp/verify`: signs in, creating the user on the first code when sign-up is on. */
 export function signInEndpoint(engine: Engine) {
-  const signUp = engine.options.signUpOnVerification ?? true;
+  const { options } = engine;
+  const signUp = options.signUpOnVerification ?? true;
   return createAuthEndpoint(
     "/whatsapp-otp/verify",
-    { method: "POST", body: verifyBody },
+    { method: "POST", body: signInBody },
     async (ctx) => {
-      const { phoneNumber: typed, code } = ctx.body;
+      const { phoneNumber: typed, code, disableSession } = ctx.body;
       const phoneNumber = await verifyCode(engine, ctx, typed, code, PURPOSES.signIn);
-      const { internalAdapter, adapter } = ctx.context;
-      let user = await adapter.findOne<{ id: string } & Record<string, unknown>>({
-        model: "user",
-        where: [{ field: "phoneNumber", value: phoneNumber }],
-      });
+      const { internalAdapter } = ctx.context;
+      let user = await findUserByPhone(ctx, phoneNumber);
       if (user === null) {
         if (signUp === false) throw apiError(errorAnswer("USER_NOT_FOUND"));
         const naming = typeof signUp === "object" ? signUp : {};
@@ -41,19 +45,19 @@ export function signInEndpoint(engine: Engine) {
           },
           { method: "whatsapp-otp" } as never,
         );
-        user = created as unknown as typeof user;
+        user = created as unknown as UserWithPhoneNumber;
       } else if (user.phoneNumberVerified !== true) {
         user = (await internalAdapter.updateUser(user.id, {
           phoneNumberVerified: true,
-        })) as typeof user;
+        })) as UserWithPhoneNumber | null;
       }
       if (user === null) throw apiError(errorAnswer("INTERNAL_ERROR"));
+      await options.callbackOnVerification?.({ phoneNumber, user }, ctx);
+      const shown = parseUserOutput(ctx.context.options, user as never);
+      if (disableSession === true) return ctx.json({ status: true, token: null, user: shown });
       const session = await internalAdapter.createSession(user.id);
-      await setSessionCookie(ctx, { session, user: user as never });
-      return ctx.json({
-        token: session.token,
-        user: parseUserOutput(ctx.context.options, user as never),
-      });
+      await setSessionCookie(ctx, { session, user });
+      return ctx.json({ status: true, token: session.token as string | null, user: shown });
     },
   );
 }

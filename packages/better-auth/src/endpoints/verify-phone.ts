@@ -13,8 +13,9 @@ import { parseUserOutput } from "better-auth/db";
 import * as z from "zod";
 import { apiError, core } from "../api-error.js";
 import { type Engine, verifyCode } from "../engine.js";
-import { type PhoneChange, PURPOSES } from "../options.js";
+import { type PhoneChange, PURPOSES, type UserWithPhoneNumber } from "../options.js";
 import { verifyBody } from "./sign-in.js";
+import { findUserByPhone } from "./users.js";
 
 const verifyPhoneBody = verifyBody.extend({
   /** A code sent to the current number with `purpose: "change-phone"`. */
@@ -65,14 +66,12 @@ export function verifyPhoneEndpoint(engine: Engine) {
       }
       const phoneNumber = await verifyCode(engine, ctx, typed, code, PURPOSES.verifyPhone, "code");
       const { internalAdapter, adapter } = ctx.context;
-      const owner = await adapter.findOne<{ id: string }>({
-        model: "user",
-        where: [{ field: "phoneNumber", value: phoneNumber }],
-      });
+      // Only someone holding the new number gets this far, and learns only that it is taken.
+      const owner = await findUserByPhone(ctx, phoneNumber);
       if (owner !== null && owner.id !== me.id) {
         throw apiError(errorAnswer("PHONE_NUMBER_EXIST"));
       }
-      const user = await runWithTransaction(adapter, async () => {
+      const saved = await runWithTransaction(adapter, async () => {
         const updated = await internalAdapter.updateUser(me.id, {
           phoneNumber,
           phoneNumberVerified: true,
@@ -86,11 +85,12 @@ export function verifyPhoneEndpoint(engine: Engine) {
         }
         return updated;
       });
-      if (user === null) throw apiError(errorAnswer("INTERNAL_ERROR"));
+      if (saved === null) throw apiError(errorAnswer("INTERNAL_ERROR"));
+      const user = saved as UserWithPhoneNumber;
       await setSessionCookie(ctx, { session: session.session, user });
       const { onPhoneChanged } = options;
       if (phoneNumber !== oldPhone && onPhoneChanged !== undefined) {
-        const change = { user, oldPhone, newPhone: phoneNumber } as PhoneChange;
+        const change: PhoneChange = { user, oldPhone, newPhone: phoneNumber };
         await ctx.context.runInBackgroundOrAwait(
           Promise.resolve()
             .then(() => onPhoneChanged(change))
@@ -99,7 +99,8 @@ export function verifyPhoneEndpoint(engine: Engine) {
             }),
         );
       }
-      return ctx.json({ user: parseUserOutput(ctx.context.options, user as never) });
+      await options.callbackOnVerification?.({ phoneNumber, user }, ctx);
+      return ctx.json({ status: true, user: parseUserOutput(ctx.context.options, user as never) });
     },
   );
 }
