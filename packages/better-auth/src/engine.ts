@@ -1,12 +1,4 @@
-import { randomUUID } from "node:crypto";
-import {
-  type Channel,
-  type DeliveryOptions,
-  newClientId,
-  type OnEvent,
-  type Otp,
-  verifyFailureAnswer,
-} from "@waotp/core";
+import { newClientId, type Otp, verifyFailureAnswer } from "@waotp/core";
 import { apiError, core } from "./api-error.js";
 import type { WhatsappOtpOptions } from "./options.js";
 import { browserOf, clientAddress, giveBrowserId, type RequestContext } from "./requester.js";
@@ -14,11 +6,6 @@ import { browserOf, clientAddress, giveBrowserId, type RequestContext } from "./
 /** What every endpoint shares: the engines (once better-auth ran `init`) and the plugin's options. */
 export interface Engine {
   otp(): Otp;
-  /**
-   * The engine for a number that must not learn whether it has an account: the same store, limits
-   * and code rules as `otp()`, but its channels deliver nothing (see `silentOptions`).
-   */
-  silent(): Otp;
   /** How long sends take, so an answer that sent nothing can take as long (see `SendTiming`). */
   timing: SendTiming;
   options: WhatsappOtpOptions;
@@ -56,59 +43,6 @@ export async function verifyCode(
   }
   await giveBrowserId(ctx, nextClient);
   return result.phone;
-}
-
-/** A channel under `real`'s name and kind that delivers nothing and reports nothing. */
-function silentChannel(real: Channel): Channel {
-  return {
-    name: real.name,
-    ...(real.kind === undefined ? {} : { kind: real.kind }),
-    send: async () => ({ messageId: `silent.${randomUUID()}` }),
-  };
-}
-
-/**
- * The delivery options of the silent engine: the same fallback name, kind, triggers a client can
- * ask for and budgets, so a send that names the fallback counts where a real one would; nothing
- * polls, times out or takes over, since nothing was sent.
- */
-function silentDelivery(delivery: DeliveryOptions | undefined): DeliveryOptions | undefined {
-  const fallback = delivery?.fallback;
-  if (delivery === undefined) return undefined;
-  const base = { ...delivery, poll: false };
-  if (fallback === undefined) return base;
-  const given = "send" in fallback ? { channel: fallback } : fallback;
-  return {
-    ...base,
-    fallback: {
-      ...given,
-      channel: silentChannel(given.channel),
-      onFailed: false,
-      onRefused: false,
-      timeoutSeconds: false,
-    },
-  };
-}
-
-/**
- * What the silent engine is built from: the plugin's engine options with channels that deliver
- * nothing, and only the `limited` events passed on (a limit that refused is real; a "sent" is not).
- */
-export function silentOptions<
-  O extends { channel: Channel; delivery?: DeliveryOptions; onEvent?: OnEvent },
->(options: O): O {
-  const { onEvent } = options;
-  const delivery = silentDelivery(options.delivery);
-  return {
-    ...options,
-    channel: silentChannel(options.channel),
-    ...(delivery === undefined ? {} : { delivery }),
-    ...(onEvent === undefined
-      ? {}
-      : {
-          onEvent: ((event) => (event.type === "limited" ? onEvent(event) : undefined)) as OnEvent,
-        }),
-  };
 }
 
 /** Before a channel's first send, how long an answer that sent nothing takes. */

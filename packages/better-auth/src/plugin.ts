@@ -8,7 +8,7 @@ import { requestPasswordResetEndpoint, resetPasswordEndpoint } from "./endpoints
 import { sendEndpoint } from "./endpoints/send.js";
 import { signInEndpoint } from "./endpoints/sign-in.js";
 import { verifyPhoneEndpoint } from "./endpoints/verify-phone.js";
-import { type Engine, sendTiming, silentOptions } from "./engine.js";
+import { type Engine, sendTiming } from "./engine.js";
 import { WHATSAPP_OTP_ERROR_CODES } from "./error-codes.js";
 import { failClosed, PURPOSES, type WhatsappOtpOptions } from "./options.js";
 
@@ -70,7 +70,6 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
     ...otpOptions
   } = options;
   let otp: Otp | undefined;
-  let silent: Otp | undefined;
   const ready = (engine: Otp | undefined) => {
     if (engine === undefined) throw apiError(errorAnswer("CONFIG_INVALID"));
     return engine;
@@ -78,7 +77,6 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
   const engine: Engine = {
     options,
     otp: () => ready(otp),
-    silent: () => ready(silent),
     timing: sendTiming(),
   };
 
@@ -93,8 +91,6 @@ export function whatsappOtp(options: WhatsappOtpOptions) {
         defaultPurpose: PURPOSES.signIn,
       };
       otp = createOtp(resolved);
-      // Same store and limits: a send to a number without an account counts where a real one would.
-      silent = createOtp(silentOptions(resolved));
     },
     schema: mergeSchema(schema, options.schema),
     endpoints: {

@@ -669,3 +669,28 @@ describe("one handset, one budget", () => {
     ).toBe(true);
   });
 });
+
+describe("send({ deliver: false })", () => {
+  it("counts and stores like a send, but sends, tracks and tells nothing", async () => {
+    const t = setup({ random: () => 7 }); // the hidden code is 777777
+    const quiet = await t.otp.send({ phone: PHONE_US, deliver: false });
+    expect(quiet).toMatchObject({ phone: PHONE_US, channel: "test" });
+    expect(t.channel.messages).toHaveLength(0);
+    expect(t.events.filter((e) => e.type !== "limited")).toHaveLength(0);
+    expect(await t.otp.status(quiet.messageId)).toBeNull();
+    // Its limits are a real send's: the cooldown holds the next one, quiet or not.
+    await expect(t.otp.send({ phone: PHONE_US })).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+      details: { limit: "phone_cooldown" },
+    });
+    // A code nobody saw is pending: a guess fails as a wrong one, counted.
+    const guess = await t.otp.verify({ phone: PHONE_US, code: "000000" });
+    expect(guess).toMatchObject({ ok: false, reason: "INVALID_CODE", attemptsLeft: 4 });
+    await expect(
+      t.otp.send({ phone: PHONE_US_2, deliver: "no" as unknown as boolean }),
+    ).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      details: { field: "deliver" },
+    });
+  });
+});

@@ -50,6 +50,13 @@ export interface SendInput {
    * main channel, the code goes through the main channel; any other name is `INVALID_INPUT`.
    */
   channel?: string;
+  /**
+   * `false` stores a fresh code and counts the send in every limit as a real one, but hands nothing
+   * to a channel, tracks no delivery and emits no `sent`: for flows that must answer alike whether
+   * or not a phone has an account (a password reset to an unknown number). Nobody ever sees that
+   * code, and a verify against it fails as against any code. @default true
+   */
+  deliver?: boolean;
 }
 
 export interface SendResult {

@@ -35,8 +35,9 @@ const resetBody = z.object({
 /**
  * `POST /whatsapp-otp/request-password-reset`: sends a `reset-password` code to a number with an
  * account. The answer is the same, and takes about as long, whether or not the number has one:
- * a number without an account gets no message, but its send counts in the same limits (the
- * silent engine), so neither the answer, nor its time, nor a later `RATE_LIMITED` tells them apart.
+ * a number without an account gets no message, but its send stores a code nobody sees and counts
+ * in the same limits (`deliver: false`), so neither the answer, nor its time, nor a later
+ * `RATE_LIMITED`, nor a guess at the code tells them apart.
  * For the same reason a failed delivery is not an error here (it is logged, and the core emits
  * `send_failed`): only a number with an account could fail.
  */
@@ -61,7 +62,7 @@ export function requestPasswordResetEndpoint(engine: Engine) {
       };
       const startedAt = performance.now();
       if (user === null) {
-        const sent = await core(() => engine.silent().send(input));
+        const sent = await core(() => engine.otp().send({ ...input, deliver: false }));
         await engine.timing.pad(sent.channel, startedAt);
       } else {
         const sent = await core(() => sendUnlessDeliveryFails(engine.otp(), input));
@@ -117,8 +118,8 @@ export function resetPasswordEndpoint(engine: Engine) {
       );
       const user = await findUserByPhone(ctx, phoneNumber);
       if (user === null) {
-        // The code passed, but no one was sent one: a guess at a silent code (or the account was
-        // deleted since). Answered as a wrong code, so it tells nothing either.
+        // The code passed, but no one was sent one: a guess at a code nobody saw (or the account
+        // was deleted since). Answered as a wrong code, so it tells nothing either.
         throw apiError(
           verifyFailureAnswer({ ok: false, reason: "INVALID_CODE" }, options.verifyFailures),
           { field: "code" },

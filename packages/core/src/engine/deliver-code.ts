@@ -3,6 +3,7 @@
  * before it is sent, so it never reaches a phone without being verifiable, and no error that leaves
  * this module carries it.
  */
+import { randomUUID } from "node:crypto";
 import type { Channel } from "../channel.js";
 import { generateCode, hashCode } from "../code.js";
 import { isOtpError, OtpError } from "../errors.js";
@@ -38,7 +39,13 @@ export async function deliverCode(
   channel: Channel,
   to: Recipient,
   started: number,
-  how: { replaces?: string; fallback?: boolean; admit?: () => Promise<boolean> } = {},
+  how: {
+    replaces?: string;
+    fallback?: boolean;
+    admit?: () => Promise<boolean>;
+    /** False: the code is stored, nothing is sent or tracked (`SendInput.deliver`). */
+    deliver?: boolean;
+  } = {},
 ): Promise<{ messageId: string; expiresAt: number } | null> {
   const { replaces } = how;
   const { config, store, now } = engine;
@@ -52,6 +59,7 @@ export async function deliverCode(
   );
   if (!stored) return null;
   if (how.admit !== undefined && !(await how.admit())) return null;
+  if (how.deliver === false) return { messageId: `undelivered.${randomUUID()}`, expiresAt };
   let messageId: string;
   let queued: boolean | undefined;
   try {

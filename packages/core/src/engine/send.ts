@@ -40,6 +40,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
   const client = readClient(config, request.client);
   const locale = readLocale(request.locale);
   const via = readVia(config, request.channel);
+  const deliver = readDeliver(request.deliver);
   const started = engine.now();
 
   let idempotency: string | undefined;
@@ -63,7 +64,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
 
   let result: SendResult;
   try {
-    result = await sendNow(engine, { phone, purpose, ip, client, locale, via }, started);
+    result = await sendNow(engine, { phone, purpose, ip, client, locale, via, deliver }, started);
   } catch (error) {
     if (idempotency !== undefined) await engine.forget(idempotency);
     throw error;
@@ -86,6 +87,8 @@ interface SendRequest {
   client: string | undefined;
   locale: string | undefined;
   via: "channel" | "fallback";
+  /** False: the code is stored and the limits counted, but nothing is sent (`SendInput.deliver`). */
+  deliver: boolean;
 }
 
 async function sendNow(engine: Engine, request: SendRequest, started: number): Promise<SendResult> {
@@ -117,7 +120,10 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
   ): Promise<SendResult> => {
     let delivered: Awaited<ReturnType<typeof deliverCode>>;
     try {
-      delivered = await deliverCode(engine, channel, to, started, { fallback: why !== undefined });
+      delivered = await deliverCode(engine, channel, to, started, {
+        fallback: why !== undefined,
+        deliver: request.deliver,
+      });
     } catch (error) {
       throw isUncertain(error) ? uncertainSendError(error, resendBy, engine.now()) : error;
     }
@@ -128,7 +134,8 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
       );
     }
     const { messageId, expiresAt } = delivered;
-    if (why === undefined) {
+    // A send that delivers nothing tells nothing either.
+    if (request.deliver && why === undefined) {
       engine.emit({
         type: "sent",
         at: new Date(engine.now()),
@@ -137,7 +144,7 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
         channel: channel.name,
         expiresAt: new Date(expiresAt),
       });
-    } else {
+    } else if (request.deliver && why !== undefined) {
       emitFallback(engine, base, why, undefined, channel.name, delivered);
     }
     return {
@@ -155,7 +162,7 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
   }
   try {
     const result = await sendThrough(config.channel, resendAt);
-    watchDelivery(engine, result.messageId);
+    if (request.deliver) watchDelivery(engine, result.messageId);
     return result;
   } catch (error) {
     if (fallback === undefined || !fallback.onRefused || !isUnreachable(error)) throw error;
@@ -178,6 +185,15 @@ function refuseUnlessTaken(taken: Awaited<ReturnType<typeof takeSends>>): { rese
   throw new OtpError("RATE_LIMITED", taken.message, {
     retryAfter: taken.retryAfter,
     details: { limit: taken.limit },
+  });
+}
+
+/** A send's `deliver`: true unless it is `false`; anything but a boolean is `INVALID_INPUT`. */
+function readDeliver(value: unknown): boolean {
+  if (value === undefined || value === true) return true;
+  if (value === false) return false;
+  throw new OtpError("INVALID_INPUT", "`deliver` must be true or false.", {
+    details: { field: "deliver" },
   });
 }
 
