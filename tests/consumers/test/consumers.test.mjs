@@ -116,6 +116,19 @@ describe("the packed packages, installed from their tarballs", () => {
     });
   });
 
+  it("run better-auth with the plugin and its client: sign-up, password reset, sign-in", () => {
+    const dir = project("better-auth-app", "module", ["better-auth@1.7"]);
+    cpSync(join(FIXTURES, "better-auth-app.mjs"), join(dir, "index.mjs"));
+    expect(JSON.parse(run("node", ["index.mjs"], dir))).toEqual({
+      sent: true,
+      user: "+14155550101",
+      requested: true,
+      reset: true,
+      signedIn: true,
+      codesStored: false,
+    });
+  });
+
   it.each([
     ["4", "express@4.21"],
     ["5", "express@5"],
