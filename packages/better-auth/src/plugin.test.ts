@@ -1,10 +1,12 @@
 import { isOtpError, oneMsg } from "@waotp/core";
 import { createTestChannel } from "@waotp/core/testing";
+import { twilioSignature, twilioSms } from "@waotp/core/twilio";
 import { afterEach, describe, expect, it } from "vitest";
 import { whatsappOtp } from "./plugin.js";
 import { type setupAuth as Setup, setupAuth, WEBHOOK_SECRET } from "./test-setup.js";
 
 const PHONE = "+14155550101";
+const ACCOUNT_SID = `AC${"0123456789abcdef".repeat(2)}`;
 let t: Awaited<ReturnType<typeof Setup>>;
 afterEach(async () => {
   await t?.close();
@@ -243,6 +245,41 @@ describe("whatsappOtp with a real better-auth and its client", () => {
       (await anonymous.whatsappOtp.verifyPhone({ phoneNumber: PHONE, code: "123456" })).error
         ?.status,
     ).toBe(401);
+  });
+
+  it("takes the SMS fallback's signed Twilio callbacks on the same webhook", async () => {
+    const token = "twilio-token-for-better-auth-0123";
+    const sid = `SM${"ef".repeat(16)}`;
+    const sms = twilioSms({
+      accountSid: ACCOUNT_SID,
+      authToken: token,
+      from: "+14155550100",
+      fetch: async () => Response.json({ sid, status: "queued" }, { status: 201 }),
+    });
+    t = await setupAuth({ delivery: { fallback: sms } });
+    const { authClient } = t.client();
+    const sent = await authClient.whatsappOtp.send({ phoneNumber: PHONE, channel: "sms" });
+    expect(sent.data).toMatchObject({ messageId: sid, channel: "twilio-sms" });
+    const url = `http://localhost:3000/api/auth/whatsapp-otp/webhook/${WEBHOOK_SECRET}`;
+    const fields = { MessageSid: sid, SmsSid: sid, MessageStatus: "delivered", To: PHONE };
+    const post = (signature?: string) =>
+      t.auth.handler(
+        new Request(url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            ...(signature === undefined ? {} : { "x-twilio-signature": signature }),
+          },
+          body: new URLSearchParams(fields).toString(),
+        }),
+      );
+    expect(await (await post()).json()).toEqual({ updated: 0, ignored: 0 });
+    expect(await (await post(twilioSignature(token, url, fields))).json()).toEqual({
+      updated: 1,
+      ignored: 0,
+    });
+    const status = await authClient.whatsappOtp.status({ query: { messageId: sid } });
+    expect(status.data).toMatchObject({ status: "delivered", channel: "twilio-sms" });
   });
 
   it("tracks delivery through the webhook and answers status", async () => {

@@ -5,17 +5,32 @@ import { apiError, core } from "../api-error.js";
 import type { Engine } from "../engine.js";
 import { browserOf } from "../requester.js";
 
-/** `POST /whatsapp-otp/webhook/:secret`: applies 1MSG's delivery updates (server to server). */
+/**
+ * `POST /whatsapp-otp/webhook/:secret`: applies delivery updates (server to server): 1MSG's JSON,
+ * and a fallback's callbacks (Twilio's forms, checked against their signature with the URL and
+ * headers; Vonage's receipts).
+ */
 export function webhookEndpoint(engine: Engine) {
   const { webhookSecret } = engine.options;
   return createAuthEndpoint(
     "/whatsapp-otp/webhook/:secret",
-    { method: "POST", metadata: { scope: "server" } },
+    {
+      method: "POST",
+      metadata: {
+        scope: "server",
+        allowedMediaTypes: ["application/json", "application/x-www-form-urlencoded"],
+      },
+    },
     async (ctx) => {
       if (!webhookSecretMatches(ctx.params?.secret, webhookSecret)) {
         throw apiError(errorAnswer("UNAUTHORIZED"));
       }
-      return ctx.json(await core(() => engine.otp().handleWebhook(ctx.body)));
+      const headers = ctx.request?.headers ?? ctx.headers;
+      const seen =
+        ctx.request === undefined || headers === undefined
+          ? undefined
+          : { url: ctx.request.url, headers: Object.fromEntries(headers) };
+      return ctx.json(await core(() => engine.otp().handleWebhook(ctx.body, seen)));
     },
   );
 }
