@@ -1,63 +1,44 @@
-// Talks to better-auth's endpoints directly; in an app, `authClient.whatsappOtp.*` does the same.
-const $ = (id) => document.getElementById(id);
-let phone = "";
+// The page: signed out, it offers sign-in (sign-in.js) and the password reset (password-reset.js);
+// signed in, the number change (phone-change.js) and two-factor (two-factor.js).
+import { $, call, on, showSection } from "./api.js";
+import { watchInbox } from "./inbox.js";
+import { setupPasswordReset } from "./password-reset.js";
+import { setupPhoneChange, showPhoneChange } from "./phone-change.js";
+import { setupSignIn } from "./sign-in.js";
+import { setupTwoFactor, showTwoFactor } from "./two-factor.js";
 
-async function call(path, body) {
-  const response = await fetch(`/api/auth${path}`, {
-    method: body ? "POST" : "GET",
-    headers: body ? { "content-type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw data ?? { message: "Request failed" };
-  return data;
-}
+let email = "";
 
+/** Reads the session again and shows what fits it. */
 async function refresh() {
   const session = await call("/get-session").catch(() => null);
-  $("me").hidden = !session;
-  $("send").hidden = Boolean(session);
-  $("verify").hidden = true;
-  if (session) {
-    $("who").textContent = session.user.phoneNumber;
-    $("uid").textContent = session.user.id;
+  for (const form of document.forms) form.reset();
+  $("email").value = email; // the last account's, for a password sign-in after a reset or sign-out
+  for (const id of ["verify", "second-factor", "reset-confirm", "change-verify", "two-factor-on"])
+    $(id).hidden = true;
+  if (!session) {
+    showSection("signed-out");
+    return;
   }
+  const { user } = session;
+  // A credential account means a password: it can confirm a number change and sign in by email.
+  const accounts = await call("/list-accounts").catch(() => []);
+  const hasPassword = accounts.some((a) => a.providerId === "credential");
+  $("who").textContent = user.phoneNumber ?? user.email;
+  $("my-email").textContent = user.email;
+  email = user.email;
+  showPhoneChange(user, hasPassword);
+  showTwoFactor(user, hasPassword);
+  showSection("me");
 }
 
-$("send").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  $("message").textContent = "";
-  try {
-    const sent = await call("/whatsapp-otp/send", { phoneNumber: $("phone").value });
-    phone = sent.phoneNumber;
-    $("verify").hidden = false;
-    $("code").focus();
-    const inbox = await fetch(`/demo/inbox?phone=${encodeURIComponent(phone)}`).then((r) =>
-      r.ok ? r.json() : null,
-    );
-    const last = inbox?.messages.at(-1);
-    $("inbox").textContent = last ? `Simulated WhatsApp: ${last.text}` : "";
-  } catch (error) {
-    $("message").textContent = error.message ?? "Could not send the code.";
-  }
-});
-
-$("verify").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  try {
-    await call("/whatsapp-otp/verify", { phoneNumber: phone, code: $("code").value });
-    await refresh();
-  } catch (error) {
-    $("message").textContent =
-      error.code === "INVALID_CODE"
-        ? "That code isn't right, or it's no longer valid. Check it, or ask for a new one."
-        : (error.message ?? "Failed.");
-  }
-});
-
-$("signout").addEventListener("click", async () => {
+setupSignIn(refresh);
+setupPasswordReset(refresh);
+setupPhoneChange(refresh);
+setupTwoFactor(refresh);
+on("signout", async () => {
   await call("/sign-out", {});
   await refresh();
 });
-
+watchInbox();
 refresh();

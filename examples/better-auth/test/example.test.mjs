@@ -1,8 +1,6 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { get } from "node:http";
 import { afterEach, expect, it } from "vitest";
-import { startExample } from "../src/main.mjs";
+import { browser, start } from "./helpers.mjs";
 
 let example;
 afterEach(async () => {
@@ -10,27 +8,10 @@ afterEach(async () => {
 });
 
 it("signs up and in with a WhatsApp code, on SQLite, against the simulator", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "waotp-ba-"));
   const lines = [];
-  example = await startExample({ PORT: "0", DATABASE_PATH: join(dir, "auth.sqlite") }, (l) =>
-    lines.push(l),
-  );
+  example = await start(lines);
   expect(lines[0]).toMatch(/simulator mode/);
-  let cookie = "";
-  const call = async (path, body) => {
-    const response = await fetch(`${example.url}/api/auth${path}`, {
-      method: body ? "POST" : "GET",
-      headers: {
-        ...(body ? { "content-type": "application/json" } : {}),
-        cookie,
-        origin: example.url,
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const set = response.headers.getSetCookie().map((c) => c.split(";")[0]);
-    if (set.length) cookie = set.join("; ");
-    return { status: response.status, body: await response.json().catch(() => null) };
-  };
+  const call = browser(example);
 
   const sent = await call("/whatsapp-otp/send", { phoneNumber: "+1 415 555 0101" });
   expect(sent.status).toBe(200);
@@ -57,4 +38,19 @@ it("signs up and in with a WhatsApp code, on SQLite, against the simulator", asy
 
   const page = await fetch(example.url);
   expect(await page.text()).toContain('autocomplete="one-time-code"');
+});
+
+it("shows the simulated phones only to requests that name this machine", async () => {
+  example = await start();
+  const inbox = (host) =>
+    new Promise((resolve, reject) => {
+      const request = get(`${example.url}/demo/inbox`, { headers: { host } }, (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      });
+      request.once("error", reject);
+    });
+  expect(await inbox(new URL(example.url).host)).toBe(200);
+  // A page elsewhere reaching 127.0.0.1 through its own DNS name (DNS rebinding) sees nothing.
+  expect(await inbox("attacker.example")).toBe(403);
 });
