@@ -15,6 +15,7 @@ export default defineConfig([
       "http-errors": "src/http-errors.ts",
       vonage: "src/vonage/index.ts",
       twilio: "src/twilio/index.ts",
+      otel: "src/otel.ts",
     },
     format: ["esm", "cjs"],
     dts: true,

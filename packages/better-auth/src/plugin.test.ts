@@ -282,6 +282,30 @@ describe("whatsappOtp with a real better-auth and its client", () => {
     expect(status.data).toMatchObject({ status: "delivered", channel: "twilio-sms" });
   });
 
+  it("hands beforeSend the request's body and headers, and answers its refusal with SEND_REFUSED", async () => {
+    const seen: unknown[] = [];
+    t = await setupAuth({
+      beforeSend: (send) => {
+        seen.push(send.context);
+        const { body } = send.context as { body: Record<string, unknown> };
+        return body.captchaToken === "good-token" ? undefined : { refuse: "captcha_failed" };
+      },
+    });
+    const { authClient } = t.client();
+    const refused = await authClient.whatsappOtp.send({ phoneNumber: PHONE });
+    expect(refused.error).toMatchObject({ status: 403, code: "SEND_REFUSED" });
+    expect(t.sim.inbox(PHONE)).toHaveLength(0);
+    const allowed = await authClient.whatsappOtp.send({
+      phoneNumber: PHONE,
+      captchaToken: "good-token",
+    } as { phoneNumber: string });
+    expect(allowed.error).toBeNull();
+    expect(seen.at(-1)).toMatchObject({
+      body: { captchaToken: "good-token" },
+      headers: { "content-type": expect.stringContaining("application/json") },
+    });
+  });
+
   it("tracks delivery through the webhook and answers status", async () => {
     t = await setupAuth();
     const { authClient } = t.client();

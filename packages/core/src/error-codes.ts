@@ -12,6 +12,11 @@ export const ERROR_CODES = {
   INVALID_PHONE: 400,
   /** The phone number belongs to a country outside the configured allowlist. */
   COUNTRY_NOT_ALLOWED: 400,
+  /**
+   * The number is of a type codes are not sent to (`limits.refusedNumberTypes`: premium-rate,
+   * shared-cost, pager, ...); `details.numberType` names it.
+   */
+  NUMBER_TYPE_NOT_ALLOWED: 400,
   /** A send limit (per phone, per IP, global) or the per-phone failure budget refused the call. */
   RATE_LIMITED: 429,
   /**
@@ -19,6 +24,13 @@ export const ERROR_CODES = {
    * cannot tell clients apart (a proxy or IP setting is missing), so it sends nothing.
    */
   CLIENT_UNKNOWN: 403,
+  /** The app's `beforeSend` refused the send; `details.reason` is its short reason code. */
+  SEND_REFUSED: 403,
+  /**
+   * The app's `beforeSend` threw, or answered something other than nothing or `{ refuse }`: the
+   * send is refused, since the check it stands for did not pass. The hook's error is the `cause`.
+   */
+  BEFORE_SEND_FAILED: 500,
   /** A send with the same idempotency key is still in flight. */
   IDEMPOTENCY_CONFLICT: 409,
   /** The channel (1MSG) did not accept the message. */

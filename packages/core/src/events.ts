@@ -13,7 +13,11 @@ export type LimitName =
   /** The fallback channel's own budget for one phone (`delivery.fallback.sendsPerPhone`). */
   | "fallback_window"
   /** The fallback channel's budget for the app (`delivery.fallback.globalSends`). */
-  | "fallback_global_window";
+  | "fallback_global_window"
+  /** Sends to one number range: the calling code and the next digits (`limits.sendsPerPrefix`). */
+  | "prefix_window"
+  /** Sends to one country (`limits.sendsPerCountry`). */
+  | "country_window";
 
 interface EventBase {
   at: Date;
@@ -23,7 +27,17 @@ interface PhoneEvent extends EventBase {
   /** Masked (`+14*******01`): events are made to be logged. */
   phone: string;
   purpose: string;
+  /**
+   * The phone's ISO 3166-1 region (`"US"`), or its calling code with a plus (`"+870"`) for a
+   * number of no region: what metrics and per-country limits group by.
+   */
+  country: string;
+  /** The phone is one of `testNumbers`: nothing was sent to it, so leave it out of metrics. */
+  test?: true;
 }
+
+/** The fields every event about a phone carries. */
+export type PhoneEventFields = Omit<PhoneEvent, keyof EventBase>;
 
 /**
  * What `onEvent` receives. No event ever carries a code, a hash, a token or a full phone number.

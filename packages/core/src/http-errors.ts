@@ -28,6 +28,10 @@ export const HTTP_ERRORS = {
     status: ERROR_CODES.COUNTRY_NOT_ALLOWED,
     message: "Codes cannot be sent to numbers in this country.",
   },
+  NUMBER_TYPE_NOT_ALLOWED: {
+    status: ERROR_CODES.NUMBER_TYPE_NOT_ALLOWED,
+    message: "Codes cannot be sent to this kind of number.",
+  },
   RATE_LIMITED: {
     status: ERROR_CODES.RATE_LIMITED,
     message: "Too many codes were asked for. Try again later.",
@@ -35,6 +39,14 @@ export const HTTP_ERRORS = {
   CLIENT_UNKNOWN: {
     status: ERROR_CODES.CLIENT_UNKNOWN,
     message: "The server cannot tell this client's address, so it sends no code.",
+  },
+  SEND_REFUSED: {
+    status: ERROR_CODES.SEND_REFUSED,
+    message: "The request for a code was refused.",
+  },
+  BEFORE_SEND_FAILED: {
+    status: ERROR_CODES.BEFORE_SEND_FAILED,
+    message: "The request could not be checked right now. Try again in a moment.",
   },
   IDEMPOTENCY_CONFLICT: {
     status: ERROR_CODES.IDEMPOTENCY_CONFLICT,

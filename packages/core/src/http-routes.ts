@@ -31,6 +31,18 @@ export interface RouteState<Req, Res> {
  */
 export type Verdict = boolean | undefined | "answered";
 
+/**
+ * The `context` the send route gives `otp.send`, for the app's `beforeSend`: the request's own
+ * fields, so a CAPTCHA token the page sent (`captchaToken`, `cf-turnstile-response`) and the
+ * headers a check reads are there. Every adapter passes the same shape, better-auth's included.
+ */
+export interface HttpSendContext {
+  /** The parsed JSON body, with every field the client sent. */
+  body: Readonly<Record<string, unknown>>;
+  /** The request's headers, names in lower case, repeated ones joined by `, `. */
+  headers: Readonly<Record<string, string | undefined>>;
+}
+
 export interface OtpRoutes<Req, Res> {
   send(
     request: Req,
@@ -56,6 +68,8 @@ export function otpRoutes<Req, Res>(
     verifyFailures?: VerifyFailureDetail | undefined;
     /** The request's `Accept-Language` header: the user's language when the body names none. */
     acceptLanguage?: (request: Req) => string | null | undefined;
+    /** The request's headers, names in lower case: `HttpSendContext.headers` for `beforeSend`. */
+    headers?: (request: Req) => Readonly<Record<string, string | undefined>>;
   },
 ): OtpRoutes<Req, Res> {
   const { ids, state } = options;
@@ -69,6 +83,7 @@ export function otpRoutes<Req, Res>(
         ...(body.channel === undefined ? {} : { channel: body.channel as string }),
         ...ids.requester(request, response),
         ...(typeof idempotencyKey === "string" ? { idempotencyKey } : {}),
+        context: { body, headers: options.headers?.(request) ?? {} } satisfies HttpSendContext,
       });
       return okAnswer(result);
     },

@@ -56,8 +56,28 @@ export {
   webhookBodyType,
 } from "./http.js";
 export { HTTP_ERRORS, type HttpErrorCode, type HttpErrorInfo } from "./http-errors.js";
-export { type OtpRoutes, otpRoutes, type RouteState, type Verdict } from "./http-routes.js";
+export {
+  type HttpSendContext,
+  type OtpRoutes,
+  otpRoutes,
+  type RouteState,
+  type Verdict,
+} from "./http-routes.js";
 export { matchLocale, preferredLocale, requestLocale } from "./locale.js";
+export {
+  type ChannelMetrics,
+  type ChannelPrices,
+  type CostEstimate,
+  type CountryMetrics,
+  type Counts,
+  createMetrics,
+  type Metrics,
+  type MetricsOptions,
+  type MetricsSnapshot,
+  type MinuteMetrics,
+  OTHER,
+  type PriceTable,
+} from "./metrics.js";
 export {
   authenticationTemplateBody,
   type OneMsgChannel,
@@ -77,7 +97,11 @@ export {
   WebhookListFullError,
 } from "./one-msg/webhook-list.js";
 export type {
+  BeforeSend,
+  BeforeSendAnswer,
+  BeforeSendRequest,
   CodeOptions,
+  CountrySendLimit,
   DeliveryOptions,
   FallbackOptions,
   FallbackReason,
@@ -85,6 +109,7 @@ export type {
   LimitOptions,
   OtpOptions,
   PhoneSendLimit,
+  PrefixSendLimit,
   WindowLimit,
 } from "./options.js";
 export {
@@ -98,7 +123,15 @@ export {
   type VerifyResult,
   type WebhookResult,
 } from "./otp.js";
-export { type CountryCode, maskPhone, type Phone, parsePhone } from "./phone.js";
+export {
+  type CountryCode,
+  countryOf,
+  maskPhone,
+  NUMBER_TYPES,
+  type NumberType,
+  type Phone,
+  parsePhone,
+} from "./phone.js";
 export type { RetryOptions } from "./provider-http.js";
 export {
   CLIENT_ID_MAX_AGE_SECONDS,
@@ -109,3 +142,13 @@ export {
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./store/memory.js";
 // A store's parts and helpers are in `@waotp/core/store-kit`.
 export type { Store } from "./store/types.js";
+export {
+  createTripwire,
+  type Tripwire,
+  type TripwireCounts,
+  type TripwireOptions,
+  type TripwireRefusal,
+  type TripwireSend,
+  type TripwireStatus,
+  type TripwireTrip,
+} from "./tripwire.js";

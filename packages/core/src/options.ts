@@ -9,7 +9,7 @@ import { cryptoRandomInt, type RandomInt } from "./code.js";
 import { assertPurpose, secretBytes } from "./config-rules.js";
 import { OtpError } from "./errors.js";
 import type { OnEvent } from "./events.js";
-import type { CountryCode } from "./phone.js";
+import { type CountryCode, NUMBER_TYPES, type NumberType, parsePhone } from "./phone.js";
 import { memoryStore } from "./store/memory.js";
 import type { Store } from "./store/types.js";
 
@@ -84,6 +84,63 @@ export interface LimitOptions {
    * `"44"`). Off unless set.
    */
   countries?: readonly string[];
+  /**
+   * Number types (by libphonenumber's full metadata) that codes are never sent to: such a send is
+   * refused with `NUMBER_TYPE_NOT_ALLOWED` before any limit counts or any hook runs.
+   * - Premium-rate and shared-cost numbers pay their holder for the traffic they get: the heart of
+   *   pumping. WhatsApp refuses a number that has no account, and an SMS fallback then carries the
+   *   code to it.
+   * - Personal numbers (UK 070, US 500) forward to another number, are charged like premium ones
+   *   and share the takings; their holder has a real number to give instead.
+   * - Pagers, voicemail access numbers and UANs (one number for a company's switchboard) are not
+   *   handsets: no WhatsApp account lives on them, and nobody reads a code sent there.
+   *
+   * Sent to: mobiles, landlines (WhatsApp Business runs on landlines, verified by a call), numbers
+   * the metadata cannot tell apart (`FIXED_LINE_OR_MOBILE`: all of +1 and more), VoIP, toll-free
+   * (WhatsApp Business accepts them, and a message earns their holder nothing), and numbers of no
+   * known type. `false` sends to every valid number.
+   * @default ["PREMIUM_RATE", "SHARED_COST", "PERSONAL_NUMBER", "PAGER", "UAN", "VOICEMAIL"]
+   */
+  refusedNumberTypes?: readonly NumberType[] | false;
+  /**
+   * Sends to one number range: the calling code and the first `digits` digits after it (+1 415 555,
+   * +44 7911 12), whoever asks and from wherever. Pumping leases a range and asks for a code to
+   * each of its numbers from a new address each time, so no phone's or address's window fills;
+   * this one does. Six digits make a range of about 10,000 numbers (a US exchange, a UK mobile
+   * block; fewer in countries with short numbers). For real users to ask 100 codes in an hour, one
+   * number in a hundred of the range would have to sign in within that hour: even if every number
+   * of the range were a user signing in once a week, they would ask about 60 an hour (10,000 / 168).
+   * A full range refuses its real users too (`RATE_LIMITED`, `limit: "prefix_window"`) until the
+   * window frees up, which is why the default sits that far above real traffic. Every message
+   * counts, the fallback's too. `false` turns it off.
+   * @default { max: 100, windowSeconds: 3600, digits: 6 }
+   */
+  sendsPerPrefix?: PrefixSendLimit | false;
+  /**
+   * Sends to one country (its ISO region; the calling code for numbers of no region), for pumping
+   * that rotates through many ranges of one country, usually one where messages cost the most.
+   * 1,000 an hour is 24,000 codes a day to one country: more than most apps send to any country.
+   * An app that sends more (a large user base, a launch) raises `max`, or better only its own
+   * countries' caps in `byCountry`: the countries it does not serve are the ones pumping picks.
+   * Every message counts, the fallback's too (`RATE_LIMITED`, `limit: "country_window"`). `false`
+   * turns it off.
+   * @default { max: 1000, windowSeconds: 3600 }
+   */
+  sendsPerCountry?: CountrySendLimit | false;
+}
+
+export interface PrefixSendLimit extends WindowLimit {
+  /** Digits after the calling code that name a range, 1 to 12. @default 6 */
+  digits?: number;
+}
+
+export interface CountrySendLimit extends WindowLimit {
+  /**
+   * Caps of their own, in sends per window: by region (`{ IN: 5000 }`), or by calling code
+   * (`{ "+44": 2000 }`: each region of that code, counted apart, and numbers of no region). A
+   * region's entry wins over its calling code's; countries not named get `max`.
+   */
+  byCountry?: Readonly<Record<string, number>>;
 }
 
 export interface DeliveryOptions {
@@ -140,6 +197,41 @@ export interface FallbackOptions {
   globalSends?: WindowLimit;
 }
 
+/** What `beforeSend` is told about a send. */
+export interface BeforeSendRequest {
+  /** The phone, E.164 (`+14155550101`). */
+  phone: string;
+  /** Its ISO region (`"US"`), or its calling code (`"+870"`) for a number of no region. */
+  country: string;
+  /** Its type by libphonenumber's metadata; undefined when unknown. */
+  numberType: NumberType | undefined;
+  purpose: string;
+  /** The client address `send` was given, as given. */
+  ip: string | undefined;
+  /** The `client` id `send` was given, as given. */
+  client: string | undefined;
+  locale: string | undefined;
+  /** The name of the channel the send asks for: the main one's, or the fallback's on request. */
+  channel: string;
+  /** False for a send that stores a code and sends nothing (`SendInput.deliver`). */
+  deliver: boolean;
+  /** The phone is one of `testNumbers`. */
+  test: boolean;
+  /**
+   * `SendInput.context`, as given: the HTTP adapters pass `{ body, headers }` (`HttpSendContext`),
+   * so a CAPTCHA token in the request is here.
+   */
+  context: unknown;
+}
+
+/** `{ refuse: "captcha_failed" }` refuses the send; nothing (undefined) lets it go on. */
+export type BeforeSendAnswer = undefined | { refuse: string };
+
+/** The app's check before a send (see `OtpOptions.beforeSend`). */
+export type BeforeSend = (
+  send: BeforeSendRequest,
+) => BeforeSendAnswer | Promise<BeforeSendAnswer> | void | Promise<void>;
+
 export interface OtpOptions {
   /**
    * Key for the HMAC under which codes are stored, at least 32 bytes (`openssl rand -hex 32`).
@@ -157,6 +249,33 @@ export interface OtpOptions {
   /** Purpose used when a call names none. @default "login" */
   defaultPurpose?: string;
   delivery?: DeliveryOptions;
+  /**
+   * The app's own check before a send: a CAPTCHA, a risk score, a blocklist. It runs once the
+   * request is read and the phone allowed (a bad phone, number type or country never reaches it),
+   * and before any limit counts, so a bot without a CAPTCHA token uses up nobody's cooldown or
+   * window. It does not run for a retry answered from its `idempotencyKey` (a CAPTCHA token works
+   * once). Return nothing to go on, or `{ refuse: "captcha_failed" }`: the send fails with
+   * `SEND_REFUSED` (403) and `details.reason`, a code of lower-case letters, digits and `_` (up to
+   * 64), never free text. A hook that throws, or answers anything else, refuses the send with
+   * `BEFORE_SEND_FAILED` (500, its error as `cause`): a check that could not run has not passed.
+   * It has no timeout of its own: give the calls it makes one.
+   */
+  beforeSend?: BeforeSend;
+  /**
+   * Numbers with a fixed code, for app-store reviewers and end-to-end tests:
+   * `{ "+14155550199": "123456" }`. A send to one stores its code as any send does (so `verify`
+   * and its attempt limits work, and the send limits count) but hands nothing to any channel;
+   * `status()` shows the message delivered, and its events carry `test: true`. The number type
+   * and country rules do not apply to them, since nothing is sent. Keys are phone numbers in
+   * international form; codes are `code.length` digits.
+   */
+  testNumbers?: Readonly<Record<string, string>>;
+  /**
+   * Lets `testNumbers` be used when `NODE_ENV` is `production`; without it they fail there with
+   * `CONFIG_INVALID` at start-up. A test number's code is a standing password for whoever learns
+   * it: give it to an account with nothing to lose. @default false
+   */
+  allowTestNumbersInProduction?: boolean;
   /** Called with every event; never receives a code, hash or token. Errors it throws are ignored. */
   onEvent?: OnEvent;
   /** Clock in epoch milliseconds. @default Date.now */
@@ -186,6 +305,12 @@ export interface ResolvedOptions {
     | undefined;
   globalSends: ResolvedWindow | undefined;
   countries: { regions: Set<string>; callingCodes: Set<string> } | undefined;
+  refusedNumberTypes: ReadonlySet<NumberType>;
+  sendsPerPrefix: (ResolvedWindow & { digits: number }) | undefined;
+  sendsPerCountry: ResolvedCountryLimit | undefined;
+  beforeSend: BeforeSend | undefined;
+  /** A test number's international digits -> its fixed code. */
+  testNumbers: ReadonlyMap<string, string>;
   defaultCountry: CountryCode | undefined;
   defaultPurpose: string;
   deliveryTtlMs: number;
@@ -195,6 +320,13 @@ export interface ResolvedOptions {
   onEvent: OnEvent | undefined;
   now: () => number;
   random: RandomInt;
+}
+
+export interface ResolvedCountryLimit extends ResolvedWindow {
+  /** Region -> its own cap. */
+  byRegion: ReadonlyMap<string, number>;
+  /** Calling code (digits) -> the cap of each of its regions. */
+  byCallingCode: ReadonlyMap<string, number>;
 }
 
 export interface ResolvedFallback {
@@ -221,6 +353,7 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
     limits.sendsPerPhone === false
       ? undefined
       : { cooldownSeconds: 60, max: 5, windowSeconds: 600, ...limits.sendsPerPhone };
+  const codeLength = integer("code.length", code.length ?? 6, 4, 10);
   const defaultPurpose = options.defaultPurpose ?? "login";
   assertPurpose(defaultPurpose, "defaultPurpose");
   const fallback = delivery.fallback === undefined ? undefined : fallbackOptions(delivery.fallback);
@@ -233,7 +366,7 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
     key: secretBytes(options.secret),
     channel: channel("channel", options.channel),
     store: options.store ?? memoryStore(),
-    codeLength: integer("code.length", code.length ?? 6, 4, 10),
+    codeLength,
     ttlMs: ttlSeconds * 1000,
     attemptsPerCode: integer("limits.attemptsPerCode", limits.attemptsPerCode ?? 5, 1, 100),
     failuresPerPhone:
@@ -287,6 +420,27 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
         ? undefined
         : windowLimit("limits.globalSends", { windowSeconds: 3600 }, limits.globalSends),
     countries: limits.countries === undefined ? undefined : countryList(limits.countries),
+    refusedNumberTypes: numberTypes(limits.refusedNumberTypes),
+    sendsPerPrefix:
+      limits.sendsPerPrefix === false
+        ? undefined
+        : {
+            ...windowLimit(
+              "limits.sendsPerPrefix",
+              { max: 100, windowSeconds: 3600 },
+              limits.sendsPerPrefix,
+            ),
+            digits: integer(
+              "limits.sendsPerPrefix.digits",
+              limits.sendsPerPrefix?.digits ?? 6,
+              1,
+              12,
+            ),
+          },
+    sendsPerCountry:
+      limits.sendsPerCountry === false ? undefined : countryLimit(limits.sendsPerCountry),
+    beforeSend: hook(options.beforeSend),
+    testNumbers: testNumbers(options, codeLength),
     defaultCountry:
       options.defaultCountry === undefined ? undefined : region(options.defaultCountry),
     defaultPurpose,
@@ -412,6 +566,104 @@ function countryList(list: readonly string[]): ResolvedOptions["countries"] {
     }
   }
   return result;
+}
+
+const REFUSED_NUMBER_TYPES: readonly NumberType[] = [
+  "PREMIUM_RATE",
+  "SHARED_COST",
+  "PERSONAL_NUMBER",
+  "PAGER",
+  "UAN",
+  "VOICEMAIL",
+];
+
+function numberTypes(given: readonly NumberType[] | false | undefined): ReadonlySet<NumberType> {
+  if (given === false) return new Set();
+  const list = given ?? REFUSED_NUMBER_TYPES;
+  if (!Array.isArray(list)) {
+    throw configError(
+      '`limits.refusedNumberTypes` must be a list such as ["PREMIUM_RATE"], or false.',
+    );
+  }
+  for (const type of list) {
+    if (!NUMBER_TYPES.includes(type)) {
+      throw configError(
+        `\`limits.refusedNumberTypes\` has ${JSON.stringify(type)}; the types are ${NUMBER_TYPES.join(", ")}.`,
+      );
+    }
+  }
+  return new Set(list);
+}
+
+function countryLimit(given: CountrySendLimit | undefined): ResolvedCountryLimit {
+  const name = "limits.sendsPerCountry";
+  const { byCountry, ...window } = given ?? {};
+  const result = {
+    ...windowLimit(name, { max: 1000, windowSeconds: 3600 }, window),
+    byRegion: new Map<string, number>(),
+    byCallingCode: new Map<string, number>(),
+  };
+  if (byCountry === undefined) return result;
+  if (typeof byCountry !== "object" || byCountry === null) {
+    throw configError(`\`${name}.byCountry\` must be an object such as { US: 5000, "+44": 2000 }.`);
+  }
+  const callingCodes = new Set(getCountries().map((c) => getCountryCallingCode(c) as string));
+  for (const [entry, max] of Object.entries(byCountry)) {
+    const cap = integer(`${name}.byCountry.${entry}`, max, 1, 1_000_000_000);
+    const digits = entry.trim().replace(/^\+/, "");
+    if (/^\d{1,3}$/.test(digits) && callingCodes.has(digits)) result.byCallingCode.set(digits, cap);
+    else if (REGIONS.has(entry.trim().toUpperCase())) {
+      result.byRegion.set(entry.trim().toUpperCase(), cap);
+    } else {
+      throw configError(
+        `\`${name}.byCountry\` has ${JSON.stringify(entry)}, which is neither a region ("US") nor a calling code ("+44").`,
+      );
+    }
+  }
+  return result;
+}
+
+function hook(given: unknown): BeforeSend | undefined {
+  if (given === undefined) return undefined;
+  if (typeof given !== "function") {
+    throw configError("`beforeSend` must be a function that returns nothing or { refuse }.");
+  }
+  return given as BeforeSend;
+}
+
+function testNumbers(options: OtpOptions, codeLength: number): ReadonlyMap<string, string> {
+  const given = options.testNumbers;
+  const numbers = new Map<string, string>();
+  if (given === undefined) return numbers;
+  if (typeof given !== "object" || given === null) {
+    throw configError('`testNumbers` must be an object such as { "+14155550199": "123456" }.');
+  }
+  const production = typeof process !== "undefined" && process.env?.NODE_ENV === "production";
+  if (production && options.allowTestNumbersInProduction !== true) {
+    throw configError(
+      "`testNumbers` are set while NODE_ENV is production: their codes never change, so anyone who learns one signs in. Remove them, or set `allowTestNumbersInProduction: true` for a reviewer's account.",
+    );
+  }
+  for (const [number, code] of Object.entries(given)) {
+    let digits: string;
+    try {
+      ({ digits } = parsePhone(number));
+    } catch {
+      throw configError(
+        `\`testNumbers\` has ${JSON.stringify(number)}, which is not a valid phone number in international form.`,
+      );
+    }
+    if (typeof code !== "string" || code.length !== codeLength || !/^[0-9]+$/.test(code)) {
+      throw configError(
+        `The code of test number ${JSON.stringify(number)} must be ${codeLength} digits (\`code.length\`).`,
+      );
+    }
+    if (numbers.has(digits)) {
+      throw configError(`\`testNumbers\` has ${JSON.stringify(number)} twice, in two forms.`);
+    }
+    numbers.set(digits, code);
+  }
+  return numbers;
 }
 
 function configError(message: string): OtpError {

@@ -57,6 +57,12 @@ export interface SendInput {
    * code, and a verify against it fails as against any code. @default true
    */
   deliver?: boolean;
+  /**
+   * Anything the app's `beforeSend` needs to judge the request, passed to it untouched: the HTTP
+   * adapters pass `{ body, headers }` (`HttpSendContext`), so a CAPTCHA token the page sent is
+   * there. The engine itself never reads it.
+   */
+  context?: unknown;
 }
 
 export interface SendResult {

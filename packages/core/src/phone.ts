@@ -9,6 +9,38 @@ import { OtpError } from "./errors.js";
 
 export type { CountryCode };
 
+/**
+ * What a number is, by libphonenumber's full metadata. Many countries' plans do not tell mobiles
+ * from landlines (`FIXED_LINE_OR_MOBILE`, the whole of +1).
+ */
+export type NumberType =
+  | "FIXED_LINE"
+  | "MOBILE"
+  | "FIXED_LINE_OR_MOBILE"
+  | "TOLL_FREE"
+  | "PREMIUM_RATE"
+  | "SHARED_COST"
+  | "VOIP"
+  | "PERSONAL_NUMBER"
+  | "PAGER"
+  | "UAN"
+  | "VOICEMAIL";
+
+/** Every `NumberType`, for checking a configured list. */
+export const NUMBER_TYPES: readonly NumberType[] = [
+  "FIXED_LINE",
+  "MOBILE",
+  "FIXED_LINE_OR_MOBILE",
+  "TOLL_FREE",
+  "PREMIUM_RATE",
+  "SHARED_COST",
+  "VOIP",
+  "PERSONAL_NUMBER",
+  "PAGER",
+  "UAN",
+  "VOICEMAIL",
+];
+
 /** A phone number in the forms waotp uses. */
 export interface Phone {
   /** E.164 with the plus sign: `+14155550101`. What results and events carry. */
@@ -19,6 +51,8 @@ export interface Phone {
   readonly callingCode: string;
   /** ISO 3166-1 alpha-2 region, when the number belongs to one (`US`); undefined for global numbers. */
   readonly country: CountryCode | undefined;
+  /** What the number is (`MOBILE`, `PREMIUM_RATE`, ...); undefined when the metadata cannot tell. */
+  readonly type: NumberType | undefined;
 }
 
 const MAX_INPUT_LENGTH = 64;
@@ -58,7 +92,16 @@ export function parsePhone(input: unknown, defaultCountry?: CountryCode): Phone 
     digits: parsed.number.slice(1),
     callingCode: parsed.countryCallingCode,
     country: parsed.country,
+    type: parsed.getType(),
   };
+}
+
+/**
+ * The country events and per-country limits name a phone by: its ISO region (`"US"`), or its
+ * calling code with a plus (`"+870"`) for numbers of no region (satellite, international services).
+ */
+export function countryOf(phone: Pick<Phone, "country" | "callingCode">): string {
+  return phone.country ?? `+${phone.callingCode}`;
 }
 
 /** A valid number without an extension, in the one form WhatsApp knows it by, or undefined. */

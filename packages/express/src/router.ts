@@ -78,6 +78,7 @@ export function otpRouter(otp: Otp, options: OtpRouterOptions = {}): Router {
     state,
     verifyFailures: options.verifyFailures,
     acceptLanguage: (req) => req.get("accept-language"),
+    headers: (req) => flatHeaders(req.headers),
   });
   const router = express.Router();
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;

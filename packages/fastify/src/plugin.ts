@@ -103,6 +103,7 @@ export const waotp: FastifyPluginAsync<OtpPluginOptions> = async (
     state,
     verifyFailures: options.verifyFailures,
     acceptLanguage: (request) => request.headers["accept-language"],
+    headers: (request) => flatHeaders(request.headers),
   });
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
 

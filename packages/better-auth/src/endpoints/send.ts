@@ -1,4 +1,4 @@
-import { requestLocale } from "@waotp/core";
+import { type HttpSendContext, requestLocale } from "@waotp/core";
 import { createAuthEndpoint } from "better-auth/api";
 import * as z from "zod";
 import { core } from "../api-error.js";
@@ -6,14 +6,18 @@ import type { Engine } from "../engine.js";
 import { PURPOSES } from "../options.js";
 import { browserOf, clientAddress } from "../requester.js";
 
-const sendBody = z.object({
+const sendFields = {
   phoneNumber: z.string().max(64),
   purpose: z.enum([PURPOSES.signIn, PURPOSES.verifyPhone, PURPOSES.changePhone]).optional(),
   /** The user's language (`pt-BR`): the template and SMS text that fit it best. */
   locale: z.string().max(64).optional(),
   /** The fallback channel by name or kind (`"sms"`), for "send by SMS instead", when configured. */
   channel: z.string().max(64).optional(),
-});
+};
+
+// Checked as these fields, but loose at run time: fields of the app's own (a CAPTCHA token) stay
+// in the body for the core's `beforeSend`. The typed client keeps the declared fields only.
+const sendBody = z.looseObject(sendFields) as unknown as z.ZodObject<typeof sendFields>;
 
 /** `POST /whatsapp-otp/send`: sends a code, with the same answer whether or not the number has an account. */
 export function sendEndpoint(engine: Engine) {
@@ -32,18 +36,22 @@ export function sendEndpoint(engine: Engine) {
         );
       }
       const client = await browserOf(ctx, true);
+      const headers = ctx.request?.headers ?? ctx.headers;
+      // What the HTTP adapters pass: the app's `beforeSend` reads a CAPTCHA token the same way.
+      const context: HttpSendContext = {
+        body: ctx.body,
+        headers: headers === undefined ? {} : Object.fromEntries(headers),
+      };
       const startedAt = performance.now();
       const sent = await core(() =>
         engine.otp().send({
           phone: ctx.body.phoneNumber,
           purpose: ctx.body.purpose ?? PURPOSES.signIn,
-          ...requestLocale(
-            ctx.body.locale,
-            (ctx.request?.headers ?? ctx.headers)?.get("accept-language"),
-          ),
+          ...requestLocale(ctx.body.locale, headers?.get("accept-language")),
           ...(ctx.body.channel === undefined ? {} : { channel: ctx.body.channel }),
           ip,
           ...(client === undefined ? {} : { client }),
+          context,
         }),
       );
       // How long a real send takes, for the password reset answers that send nothing.

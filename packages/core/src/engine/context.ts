@@ -3,8 +3,9 @@
  * and the event outlet. One is made per `createOtp`.
  */
 import { OtpError } from "../errors.js";
-import type { OtpEvent } from "../events.js";
+import type { OtpEvent, PhoneEventFields } from "../events.js";
 import type { ResolvedOptions } from "../options.js";
+import { countryOf, maskPhone, type Phone } from "../phone.js";
 import type { Store } from "../store/types.js";
 
 export interface Engine {
@@ -37,6 +38,21 @@ export function createEngine(config: ResolvedOptions): Engine {
         .catch(() => {});
     },
   };
+}
+
+/** What every event about `phone` starts with: the masked phone, purpose, country, test mark. */
+export function phoneEvent(engine: Engine, phone: Phone, purpose: string): PhoneEventFields {
+  return {
+    phone: maskPhone(phone.digits),
+    purpose,
+    country: countryOf(phone),
+    ...(isTestNumber(engine, phone) ? { test: true as const } : {}),
+  };
+}
+
+/** Whether `phone` is one of the app's `testNumbers`: nothing is ever handed to a channel for it. */
+export function isTestNumber(engine: Engine, phone: Phone): boolean {
+  return engine.config.testNumbers.has(phone.digits);
 }
 
 /** Runs a store call; any failure becomes `STORE_UNAVAILABLE`, so no limit is ever skipped. */

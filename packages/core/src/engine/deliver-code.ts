@@ -7,9 +7,9 @@ import { randomUUID } from "node:crypto";
 import type { Channel } from "../channel.js";
 import { generateCode, hashCode } from "../code.js";
 import { isOtpError, OtpError } from "../errors.js";
-import { maskPhone, type Phone } from "../phone.js";
+import type { Phone } from "../phone.js";
 import type { DeliveryRecord } from "../store/types.js";
-import { type Engine, guard } from "./context.js";
+import { type Engine, guard, phoneEvent } from "./context.js";
 import { challengeKey, queuedPhoneKey } from "./keys.js";
 
 /** Who a code is for and who asked for it. */
@@ -32,7 +32,8 @@ export interface Recipient {
  * answers null, as it does when the store would not take the code. `admit` runs once the code is
  * stored, before it is sent: false sends nothing and answers null (a takeover counts its limits
  * there, so a takeover that finds the code replaced counts nothing). `fallback` marks a message of
- * the fallback channel, which hands nothing on.
+ * the fallback channel, which hands nothing on. A test number gets its fixed code, and no channel
+ * is called: its message shows as delivered at once.
  */
 export async function deliverCode(
   engine: Engine,
@@ -50,7 +51,8 @@ export async function deliverCode(
   const { replaces } = how;
   const { config, store, now } = engine;
   const { phone, purpose, ip, client, sender, locale } = to;
-  const code = generateCode(config.codeLength, config.random);
+  const fixed = config.testNumbers.get(phone.digits);
+  const code = fixed ?? generateCode(config.codeLength, config.random);
   const expiresAt = started + config.ttlMs;
   const hash = hashCode(config.key, purpose, phone.digits, code);
   const challenge = { hash, expiresAt, attempts: 0, maxAttempts: config.attemptsPerCode };
@@ -60,6 +62,20 @@ export async function deliverCode(
   if (!stored) return null;
   if (how.admit !== undefined && !(await how.admit())) return null;
   if (how.deliver === false) return { messageId: `undelivered.${randomUUID()}`, expiresAt };
+  if (fixed !== undefined) {
+    const messageId = `test.${randomUUID()}`;
+    const record: DeliveryRecord = {
+      status: "delivered",
+      updatedAt: now(),
+      expiresAt,
+      ...(client === undefined ? {} : { client }),
+      ...(sender === undefined ? {} : { sender }),
+    };
+    await Promise.resolve()
+      .then(() => store.putDelivery(messageId, record, config.deliveryTtlMs))
+      .catch(() => {});
+    return { messageId, expiresAt };
+  }
   let messageId: string;
   let queued: boolean | undefined;
   try {
@@ -79,8 +95,7 @@ export async function deliverCode(
     engine.emit({
       type: "send_failed",
       at: new Date(now()),
-      phone: maskPhone(phone.digits),
-      purpose,
+      ...phoneEvent(engine, phone, purpose),
       error: error.code,
       message: error.message,
       ...(isUncertain(error) ? { uncertain: true } : {}),

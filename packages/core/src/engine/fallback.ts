@@ -7,10 +7,11 @@
  * still that message's code.
  */
 import type { DeliveryStatus } from "../delivery-status.js";
+import type { PhoneEventFields } from "../events.js";
 import type { FallbackReason, ResolvedFallback } from "../options.js";
-import { maskPhone, parsePhone } from "../phone.js";
+import { parsePhone } from "../phone.js";
 import type { DeliveryRecord } from "../store/types.js";
-import { type Engine, guard } from "./context.js";
+import { type Engine, guard, phoneEvent } from "./context.js";
 import { deliverCode } from "./deliver-code.js";
 import { UNKNOWN_CLIENT } from "./input.js";
 import { fallbackKey } from "./keys.js";
@@ -92,9 +93,9 @@ export async function takeOver(
   if (claimed !== null) return;
 
   const phone = parsePhone(`+${digits}`);
-  const base = { phone: maskPhone(digits), purpose };
+  const base = phoneEvent(engine, phone, purpose);
   const ip = config.sendsPerIp === undefined ? undefined : (record.ip ?? UNKNOWN_CLIENT);
-  const plan = sendBuckets(config, digits, ip, record.client, "fallback");
+  const plan = sendBuckets(config, phone, ip, record.client, "fallback");
   const peek = plan.map((p) => ({ ...p, bucket: { ...p.bucket, peek: true } }));
   const room = await takeSends(engine, peek, started, base).catch(() => null);
   if (room === null || !room.ok) return;
@@ -125,7 +126,7 @@ export async function takeOver(
 /** Tells `onEvent` that the fallback carried a code, and why. */
 export function emitFallback(
   engine: Engine,
-  base: { phone: string; purpose: string },
+  base: PhoneEventFields,
   why: FallbackReason,
   replaced: string | undefined,
   channel: string,

@@ -7,7 +7,22 @@ import { assertPurpose } from "../config-rules.js";
 import { OtpError } from "../errors.js";
 import { ipKey } from "../ip.js";
 import type { ResolvedOptions } from "../options.js";
-import { type Phone, parsePhone } from "../phone.js";
+import { type NumberType, type Phone, parsePhone } from "../phone.js";
+
+/** How a refusal names a number type, for people. */
+const NUMBER_TYPE_NAMES: Record<NumberType, string> = {
+  FIXED_LINE: "landline",
+  MOBILE: "mobile",
+  FIXED_LINE_OR_MOBILE: "landline or mobile",
+  TOLL_FREE: "toll-free",
+  PREMIUM_RATE: "premium-rate",
+  SHARED_COST: "shared-cost",
+  VOIP: "VoIP",
+  PERSONAL_NUMBER: "personal (forwarding)",
+  PAGER: "pager",
+  UAN: "universal access",
+  VOICEMAIL: "voicemail",
+};
 
 /** The per-IP bucket of every client whose address is unknown; no address can take this form. */
 export const UNKNOWN_CLIENT = "unknown";
@@ -51,9 +66,13 @@ export function readPurpose(config: ResolvedOptions, value: unknown): string {
   return value;
 }
 
-/** A phone codes may be sent to: valid, and in an allowed country when there is an allowlist. */
+/**
+ * A phone codes may be sent to: valid, in an allowed country when there is an allowlist, and not
+ * of a refused type. A test number is neither: nothing is ever sent to it.
+ */
 export function readAllowedPhone(config: ResolvedOptions, value: unknown): Phone {
   const phone = parsePhone(value, config.defaultCountry);
+  if (config.testNumbers.has(phone.digits)) return phone;
   const allowed = config.countries;
   if (
     allowed !== undefined &&
@@ -61,6 +80,13 @@ export function readAllowedPhone(config: ResolvedOptions, value: unknown): Phone
     !(phone.country !== undefined && allowed.regions.has(phone.country))
   ) {
     throw new OtpError("COUNTRY_NOT_ALLOWED", "Codes cannot be sent to numbers in this country.");
+  }
+  if (phone.type !== undefined && config.refusedNumberTypes.has(phone.type)) {
+    throw new OtpError(
+      "NUMBER_TYPE_NOT_ALLOWED",
+      `Codes cannot be sent to ${NUMBER_TYPE_NAMES[phone.type]} numbers.`,
+      { details: { numberType: phone.type } },
+    );
   }
   return phone;
 }

@@ -40,6 +40,10 @@ export const sendKeys = {
   /** Every send to the phone, bound or not. */
   phoneAll: (digits: string) => `send:phone:all:${digits}`,
   ip: (ip: string, own: string) => `send:ip:${ip}${own}`,
+  /** Every send to a number range: the calling code and the next digits (`1415555` for six). */
+  prefix: (range: string) => `send:prefix:${range}`,
+  /** Every send to a country: its region (`US`), or `+` and the calling code. */
+  country: (country: string) => `send:country:${country}`,
   global: "send:global",
 } as const;
 

@@ -1,9 +1,11 @@
 /**
  * The send limits as buckets: which ones a send counts in (the phone's cooldown and window, the
- * phone's ceiling, the client's address, the whole app) and what a refusal says.
+ * phone's ceiling, the client's address, the number's range and country, the whole app) and what
+ * a refusal says.
  */
-import type { LimitName } from "../events.js";
+import type { LimitName, PhoneEventFields } from "../events.js";
 import type { ResolvedOptions } from "../options.js";
+import { countryOf, type Phone } from "../phone.js";
 import type { Bucket } from "../store/types.js";
 import { type Engine, guard, retryAfterSeconds } from "./context.js";
 import { fallbackSendKeys, sendKeys } from "./keys.js";
@@ -20,14 +22,15 @@ export type SendPlan = {
 }[];
 
 /**
- * The buckets a send to `digits` counts in. `ip` is the client's per-IP bucket (undefined: not
+ * The buckets a send to `phone` counts in. `ip` is the client's per-IP bucket (undefined: not
  * limited); `client`, the known client the code is bound to, gets its own cooldown, window and
  * per-IP bucket, so other clients' sends cannot hold them. A send `via` the fallback channel has
- * that channel's cooldown instead of the main one's, and the fallback's own budget besides.
+ * that channel's cooldown instead of the main one's, and the fallback's own budget besides; every
+ * message, whichever channel carries it, counts in its range's, its country's and the app's.
  */
 export function sendBuckets(
   config: ResolvedOptions,
-  digits: string,
+  phone: Phone,
   ip: string | undefined,
   client: string | undefined,
   via: "channel" | "fallback" = "channel",
@@ -47,6 +50,7 @@ export function sendBuckets(
       perPhone,
       ...(fallbackOnly ? { fallbackOnly } : {}),
     });
+  const { digits } = phone;
   const own = client === undefined ? "" : `:${client}`;
   const fallback = via === "fallback" ? config.fallback : undefined;
   if (config.phoneCooldownMs > 0) {
@@ -80,6 +84,18 @@ export function sendBuckets(
     const { max, windowMs } = config.sendsPerIp;
     add("ip_window", sendKeys.ip(ip, own), max, windowMs, false);
   }
+  // Ranges and countries: what pumping spreads over many phones and addresses comes together here.
+  if (config.sendsPerPrefix) {
+    const { max, windowMs, digits: length } = config.sendsPerPrefix;
+    const range = digits.slice(0, phone.callingCode.length + length);
+    add("prefix_window", sendKeys.prefix(range), max, windowMs, false);
+  }
+  if (config.sendsPerCountry) {
+    const { max, windowMs, byRegion, byCallingCode } = config.sendsPerCountry;
+    const country = countryOf(phone);
+    const cap = byRegion.get(country) ?? byCallingCode.get(phone.callingCode) ?? max;
+    add("country_window", sendKeys.country(country), cap, windowMs, false);
+  }
   if (config.globalSends) {
     const { max, windowMs } = config.globalSends;
     add("global_window", sendKeys.global, max, windowMs, false);
@@ -95,7 +111,7 @@ export async function takeSends(
   engine: Engine,
   plan: SendPlan,
   started: number,
-  base: { phone: string; purpose: string },
+  base: PhoneEventFields,
 ): Promise<
   | { ok: true; resendAt: number }
   | { ok: false; limit: LimitName; retryAfter: number; message: string }
@@ -140,5 +156,9 @@ function rateLimitMessage(limit: LimitName, retryAfter: number): string {
       return `Too many codes were sent to this phone through the backup channel. ${wait}`;
     case "fallback_global_window":
       return `The service is sending too many codes through the backup channel right now. ${wait}`;
+    case "prefix_window":
+      return `Too many codes were sent to numbers like this one. ${wait}`;
+    case "country_window":
+      return `Too many codes were sent to numbers in this country. ${wait}`;
   }
 }

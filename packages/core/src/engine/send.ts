@@ -1,14 +1,15 @@
 /**
- * The send flow: read the request, answer a retried request from its idempotency key, count the
- * send in its limits, then store and send a fresh code.
+ * The send flow: read the request, answer a retried request from its idempotency key, ask the
+ * app's `beforeSend`, count the send in its limits, then store and send a fresh code.
  */
 import { type Channel, isUnreachable } from "../channel.js";
 import { OtpError } from "../errors.js";
 import { readLocale } from "../locale.js";
 import type { ResolvedOptions } from "../options.js";
 import type { SendInput, SendResult } from "../otp.js";
-import { maskPhone, type Phone } from "../phone.js";
-import { type Engine, guard } from "./context.js";
+import { countryOf, type Phone } from "../phone.js";
+import { checkBeforeSend } from "./before-send.js";
+import { type Engine, guard, isTestNumber, phoneEvent } from "./context.js";
 import { deliverCode, isUncertain } from "./deliver-code.js";
 import { watchDelivery } from "./delivery.js";
 import { emitFallback, namesFallback } from "./fallback.js";
@@ -64,6 +65,21 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
 
   let result: SendResult;
   try {
+    // Before any limit counts: a request the app refuses uses up nobody's cooldown or window.
+    await checkBeforeSend(engine, {
+      phone: phone.e164,
+      country: countryOf(phone),
+      numberType: phone.type,
+      purpose,
+      ip: typeof request.ip === "string" ? request.ip : undefined,
+      client: request.client as string | undefined,
+      locale,
+      channel:
+        via === "fallback" && config.fallback ? config.fallback.channel.name : config.channel.name,
+      deliver,
+      test: isTestNumber(engine, phone),
+      context: request.context,
+    });
     result = await sendNow(engine, { phone, purpose, ip, client, locale, via, deliver }, started);
   } catch (error) {
     if (idempotency !== undefined) await engine.forget(idempotency);
@@ -95,7 +111,7 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
   const { config, store } = engine;
   const { phone, purpose, ip, client, locale } = request;
   const { fallback } = config;
-  const base = { phone: maskPhone(phone.digits), purpose };
+  const base = phoneEvent(engine, phone, purpose);
   // A phone the main channel refused lately goes straight to the fallback: no message that is sure
   // to be refused, and the fallback's limits are counted before its pending code is replaced.
   const refusedBefore =
@@ -110,7 +126,7 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
     client !== undefined && (await isKnownClient(engine, phone.digits, client, started))
       ? client
       : undefined;
-  const plan = sendBuckets(config, phone.digits, ip, bound, via);
+  const plan = sendBuckets(config, phone, ip, bound, via);
   const { resendAt } = refuseUnlessTaken(await takeSends(engine, plan, started, base));
   const to = { phone, purpose, ip, client: bound, sender: client, locale };
   const sendThrough = async (
@@ -162,7 +178,8 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
   }
   try {
     const result = await sendThrough(config.channel, resendAt);
-    if (request.deliver) watchDelivery(engine, result.messageId);
+    // A test number's message goes nowhere: nothing to watch, nothing for a fallback to take over.
+    if (request.deliver && !isTestNumber(engine, phone)) watchDelivery(engine, result.messageId);
     return result;
   } catch (error) {
     if (fallback === undefined || !fallback.onRefused || !isUnreachable(error)) throw error;
@@ -171,7 +188,7 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
     await Promise.resolve()
       .then(() => store.set(unreachableKey(phone.digits), "1", UNREACHABLE_FOR_MS, started))
       .catch(() => {});
-    const fallbackOnly = sendBuckets(config, phone.digits, ip, bound, "fallback").filter(
+    const fallbackOnly = sendBuckets(config, phone, ip, bound, "fallback").filter(
       (p) => p.fallbackOnly,
     );
     const more = refuseUnlessTaken(await takeSends(engine, fallbackOnly, started, base));

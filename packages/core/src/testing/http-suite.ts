@@ -27,7 +27,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { OtpError } from "../errors.js";
 import type { OtpEvent } from "../events.js";
 import { errorAnswer, type HttpAnswer, thrownAnswer, verifyFailureAnswer } from "../http.js";
-import type { OtpOptions } from "../options.js";
+import type { HttpSendContext } from "../http-routes.js";
+import type { BeforeSend, OtpOptions } from "../options.js";
 import { createOtp, type Otp } from "../otp.js";
 import type { VerifyFailureDetail } from "../public.js";
 import { memoryStore } from "../store/memory.js";
@@ -489,6 +490,64 @@ export function describeHttpContract(name: string, mount: MountAdapter): void {
         const again = await site.send({ phone: PHONE }, { "idempotency-key": "abc" });
         expect(again.body).toEqual(first.body);
         expect(channel.messages).toHaveLength(1);
+      });
+
+      it("hands beforeSend the body and headers, and answers its refusal 403 before anything counts", async () => {
+        // A CAPTCHA verifier's stand-in: one token a person got, one header the page adds.
+        const seen: { context: HttpSendContext; ip: string | undefined }[] = [];
+        const beforeSend: BeforeSend = ({ context, ip }) => {
+          const { body, headers } = context as HttpSendContext;
+          seen.push({ context: { body, headers }, ip });
+          const human = body.captchaToken === "token-of-a-person" && headers["x-page"] === "login";
+          return human ? undefined : { refuse: "captcha_failed" };
+        };
+        const { site, channel } = await start({ otp: { beforeSend } });
+        const bot = await site.send(
+          { phone: PHONE, captchaToken: "forged" },
+          { "x-page": "login" },
+        );
+        expect(bot.status).toBe(403);
+        expect(bot.body).toEqual({
+          error: {
+            code: "SEND_REFUSED",
+            message: "The request for a code was refused.",
+            reason: "captcha_failed",
+          },
+        });
+        expect((await site.send({ phone: PHONE })).status).toBe(403);
+        // The bot's tries held no cooldown: the person's request goes out at once.
+        const person = await site.send(
+          { phone: PHONE, captchaToken: "token-of-a-person" },
+          { "X-Page": "login", [CLIENT_IP_HEADER]: "203.0.113.5" },
+        );
+        expect(person.status).toBe(200);
+        expect(channel.messages).toHaveLength(1);
+        expect(seen.at(-1)).toMatchObject({
+          ip: "203.0.113.5",
+          context: {
+            body: { phone: PHONE, captchaToken: "token-of-a-person" },
+            headers: { "x-page": "login", "content-type": "application/json" },
+          },
+        });
+      });
+
+      it("answers a failing beforeSend with 500 BEFORE_SEND_FAILED, and none of its words", async () => {
+        const { site, channel } = await start({
+          otp: {
+            beforeSend: () => {
+              throw new Error("siteverify unreachable with secret 0x4AAA");
+            },
+          },
+        });
+        const res = await site.send();
+        expect(res.status).toBe(500);
+        expect(res.body).toEqual({
+          error: {
+            code: "BEFORE_SEND_FAILED",
+            message: "The request could not be checked right now. Try again in a moment.",
+          },
+        });
+        expect(channel.messages).toHaveLength(0);
       });
     });
 

@@ -79,6 +79,7 @@ export function otpHandler(otp: Otp, options: OtpHandlerOptions = {}): OtpHandle
     state,
     verifyFailures: options.verifyFailures,
     acceptLanguage: (request) => request.headers.get("accept-language"),
+    headers: (request) => Object.fromEntries(request.headers),
   });
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const base = basePathOf(options.basePath ?? "/otp");
