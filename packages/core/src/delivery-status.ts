@@ -59,4 +59,13 @@ export interface DeliveryUpdate {
    * update to a send the channel queued before it had a message id (see `ChannelSendResult.queued`).
    */
   phone?: string;
+  /** What the provider says about the message's price (Meta's `pricing`: billable, category). */
+  pricing?: DeliveryPricing;
+}
+
+/** A provider's word on a message's price; no amount (Meta gives a category, not a price). */
+export interface DeliveryPricing {
+  billable?: boolean;
+  /** Meta's pricing category: `authentication`, `authentication_international`, ... */
+  category?: string;
 }

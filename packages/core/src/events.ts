@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from "./delivery-status.js";
+import type { DeliveryPricing, DeliveryStatus } from "./delivery-status.js";
 import type { ErrorCode, VerifyFailureReason } from "./error-codes.js";
 import type { FallbackReason } from "./options.js";
 
@@ -61,6 +61,8 @@ export type OtpEvent =
       error?: string;
       /** The provider's error code on a failure (Meta's `131026`, say). */
       errorCode?: string;
+      /** The provider's word on the message's price, when the report carries it (Meta's `pricing`). */
+      pricing?: DeliveryPricing;
     })
   | (PhoneEvent & {
       type: "fallback";

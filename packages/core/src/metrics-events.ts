@@ -3,6 +3,7 @@
  * country an event names, whether it is a test send, and the messages they saw go out, so a
  * delivery report (which names a message only) can be told apart by country and channel.
  */
+import type { DeliveryPricing } from "./delivery-status.js";
 import type { OtpEvent } from "./events.js";
 
 /** The country given to events that name none, or a value unfit for a label. */
@@ -31,22 +32,9 @@ export function isTestEvent(event: OtpEvent): boolean {
   return (event as { test?: unknown }).test === true;
 }
 
-/** What a provider says about a delivery's price, when a delivery event carries it (Meta's `pricing`). */
-export interface DeliveryPricing {
-  billable?: boolean;
-  /** Meta's pricing category: `authentication`, `authentication_international`, ... */
-  category?: string;
-}
-
 /** The `pricing` of a delivery event, when the event carries one. */
 export function eventPricing(event: OtpEvent): DeliveryPricing | undefined {
-  const pricing = (event as { pricing?: unknown }).pricing;
-  if (typeof pricing !== "object" || pricing === null) return undefined;
-  const { billable, category } = pricing as { billable?: unknown; category?: unknown };
-  return {
-    ...(typeof billable === "boolean" ? { billable } : {}),
-    ...(typeof category === "string" && category.length > 0 ? { category } : {}),
-  };
+  return event.type === "delivery" ? event.pricing : undefined;
 }
 
 /** A message an observer saw go out. */

@@ -369,3 +369,44 @@ describe("createMetrics with createOtp", () => {
     expect(JSON.stringify(snap)).not.toMatch(/4155550101|2079460958/);
   });
 });
+
+describe("createMetrics behind createOtp", () => {
+  it("prices a WhatsApp message by the category Meta's delivery report gives it", async () => {
+    const metrics = createMetrics({
+      prices: {
+        currency: "USD",
+        channels: {
+          test: {
+            countries: { "*": 0.05 },
+            categories: { authentication_international: { US: 0.02 } },
+          },
+        },
+      },
+    });
+    const t = setup({ onEvent: metrics.onEvent });
+    const { messageId } = await t.otp.send({ phone: PHONE_US });
+    // Meta's raw status with its pricing (one-msg/fixtures/wire.ts: MCP, N8N, META).
+    await t.otp.handleWebhook({
+      object: "whatsapp_business_account",
+      entry: [
+        {
+          changes: [
+            {
+              field: "messages",
+              value: {
+                statuses: [
+                  {
+                    id: messageId,
+                    status: "delivered",
+                    pricing: { billable: true, category: "authentication_international" },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    expect(metrics.snapshot().cost).toMatchObject({ currency: "USD", total: 0.02, billable: 1 });
+  });
+});

@@ -191,6 +191,7 @@ async function applyUpdate(
     status: record.status,
     ...(record.error === undefined ? {} : { error: record.error }),
     ...(update.errorCode === undefined ? {} : { errorCode: update.errorCode }),
+    ...(update.pricing === undefined ? {} : { pricing: update.pricing }),
   });
   if (isFailed(record.status)) {
     void takeOver(engine, update.messageId, record, "failed").catch(() => {});

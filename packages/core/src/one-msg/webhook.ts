@@ -1,4 +1,9 @@
-import { type DeliveryStatus, type DeliveryUpdate, isFailed } from "../delivery-status.js";
+import {
+  type DeliveryPricing,
+  type DeliveryStatus,
+  type DeliveryUpdate,
+  isFailed,
+} from "../delivery-status.js";
 
 /*
  * Delivery updates as 1MSG sends them. Two formats reach the same URL, each documented in the
@@ -70,10 +75,8 @@ export function readOneMsgWebhook(body: Record<string, unknown>): DeliveryUpdate
  */
 export function readDeliveryEntry(entry: unknown): DeliveryUpdate | undefined {
   if (typeof entry !== "object" || entry === null) return undefined;
-  const { id, messageId, status, error, errors, phone, chatId, recipient_id } = entry as Record<
-    string,
-    unknown
-  >;
+  const { id, messageId, status, error, errors, phone, chatId, recipient_id, pricing } =
+    entry as Record<string, unknown>;
   const idValue = readId(id) ?? readId(messageId);
   if (idValue === undefined) return undefined;
   if (typeof status !== "string") return undefined;
@@ -82,12 +85,26 @@ export function readDeliveryEntry(entry: unknown): DeliveryUpdate | undefined {
   const update: DeliveryUpdate = { messageId: idValue, status: mapped };
   const digits = readPhone(phone) ?? readPhone(recipient_id) ?? readPhone(chatId);
   if (digits !== undefined) update.phone = digits;
+  const price = readPricing(pricing);
+  if (price !== undefined) update.pricing = price;
   if (isFailed(mapped)) {
     const failure = describeFailure(error, errors);
     if (failure.text !== undefined) update.error = failure.text;
     if (failure.code !== undefined) update.errorCode = failure.code;
   }
   return update;
+}
+
+/** Meta's `pricing` on a status (and on 1MSG's `hookInfo` entries): whether billed, and its category. */
+function readPricing(value: unknown): DeliveryPricing | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { billable, category } = value as Record<string, unknown>;
+  const pricing: DeliveryPricing = {};
+  if (typeof billable === "boolean") pricing.billable = billable;
+  if (typeof category === "string" && /^[a-z_]{1,64}$/i.test(category)) {
+    pricing.category = category.toLowerCase();
+  }
+  return Object.keys(pricing).length > 0 ? pricing : undefined;
 }
 
 function readId(value: unknown): string | undefined {
