@@ -46,22 +46,7 @@ export async function setupAuth(
     ],
   });
   const client = () => {
-    const jar = new Map<string, string>();
-    const customFetchImpl = async (input: string | URL | Request, init?: RequestInit) => {
-      const request = new Request(input, init);
-      const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-      if (cookie) request.headers.set("cookie", cookie);
-      const response = await auth.handler(request);
-      for (const header of response.headers.getSetCookie()) {
-        const [pair = ""] = header.split(";");
-        const index = pair.indexOf("=");
-        const name = pair.slice(0, index);
-        const value = pair.slice(index + 1);
-        if (value === "" || /max-age=0/i.test(header)) jar.delete(name);
-        else jar.set(name, value);
-      }
-      return response;
-    };
+    const { jar, customFetchImpl } = cookieFetch(auth.handler);
     return {
       jar,
       authClient: createAuthClient({
@@ -72,4 +57,28 @@ export async function setupAuth(
     };
   };
   return { auth, sim, db, events, client, close: () => sim.close() };
+}
+
+/**
+ * A browser's fetch, straight into better-auth's handler: it keeps the cookies it is given and
+ * sends them back, as a browser would.
+ */
+export function cookieFetch(handler: (request: Request) => Promise<Response>) {
+  const jar = new Map<string, string>();
+  const customFetchImpl = async (input: string | URL | Request, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    if (cookie) request.headers.set("cookie", cookie);
+    const response = await handler(request);
+    for (const header of response.headers.getSetCookie()) {
+      const [pair = ""] = header.split(";");
+      const index = pair.indexOf("=");
+      const name = pair.slice(0, index);
+      const value = pair.slice(index + 1);
+      if (value === "" || /max-age=0/i.test(header)) jar.delete(name);
+      else jar.set(name, value);
+    }
+    return response;
+  };
+  return { jar, customFetchImpl };
 }

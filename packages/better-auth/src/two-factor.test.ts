@@ -13,6 +13,7 @@ import { type TwoFactorOptions, twoFactor } from "better-auth/plugins";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { whatsappOtpClient } from "./client.js";
 import { whatsappOtp } from "./plugin.js";
+import { cookieFetch } from "./test-setup.js";
 import {
   TWO_FACTOR_PURPOSE,
   WHATSAPP_TWO_FACTOR_ERROR_CODES,
@@ -125,22 +126,7 @@ async function setup(options: Setup = {}) {
   });
 
   const client = () => {
-    const jar = new Map<string, string>();
-    const customFetchImpl = async (input: string | URL | Request, init?: RequestInit) => {
-      const request = new Request(input, init);
-      const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-      if (cookie) request.headers.set("cookie", cookie);
-      const response = await auth.handler(request);
-      for (const header of response.headers.getSetCookie()) {
-        const [pair = ""] = header.split(";");
-        const index = pair.indexOf("=");
-        const name = pair.slice(0, index);
-        const value = pair.slice(index + 1);
-        if (value === "" || /max-age=0/i.test(header)) jar.delete(name);
-        else jar.set(name, value);
-      }
-      return response;
-    };
+    const { jar, customFetchImpl } = cookieFetch(auth.handler);
     const authClient = createAuthClient({
       baseURL: BASE_URL,
       plugins: [twoFactorClient(), whatsappOtpClient()],
