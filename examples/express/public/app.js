@@ -36,7 +36,15 @@ const MESSAGES = {
       phone_failures: `Too many wrong codes for this number. Try again in ${wait(e.retryAfter)}.`,
       ip_window: `Too many codes from your network. Try again in ${wait(e.retryAfter)}.`,
       fallback_window: `Too many SMS codes for this number. Try again in ${wait(e.retryAfter)}.`,
+      prefix_window: `Too many codes to numbers like this one. Try again in ${wait(e.retryAfter)}.`,
+      country_window: `Too many codes to this country. Try again in ${wait(e.retryAfter)}.`,
     })[e.limit] ?? `Too many codes right now. Try again in ${wait(e.retryAfter)}.`,
+  NUMBER_TYPE_NOT_ALLOWED: () =>
+    "Codes can't be sent to premium-rate or shared-cost numbers. Use your mobile number.",
+  SEND_REFUSED: (e) =>
+    e.reason === "country_paused"
+      ? "Codes to numbers in this country are paused for now. Try again later."
+      : "We can't send a code right now. Try again later.",
   SEND_FAILED: (e) =>
     e.delivery === "unknown"
       ? "WhatsApp didn't confirm the message, but it may still arrive: its code will work."
@@ -510,6 +518,7 @@ async function start() {
     }
     $("try-fallback").hidden = false;
   }
+  $("operator").hidden = !demo.operatorUrl;
   $("code").maxLength = demo.codeLength;
   $("mode").hidden = false;
   $("mode").textContent = state.simulator ? "simulator" : "live";

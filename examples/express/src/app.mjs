@@ -4,6 +4,7 @@ import { otpErrorHandler, otpRouter, requireOtp, verifiedState } from "@waotp/ex
 import express from "express";
 
 const PUBLIC = fileURLToPath(new URL("../public/", import.meta.url));
+const ADMIN = fileURLToPath(new URL("../admin/", import.meta.url));
 const DAY = 86_400;
 
 /**
@@ -12,6 +13,7 @@ const DAY = 86_400;
  * holding a "login" verification from the last day; a real app would start its own session in
  * `onVerified`. `sms` names the SMS fallback channel and when the page offers it
  * (`{ channel, offerAfterSeconds }`); `failingPhones` are the simulator's numbers without WhatsApp.
+ * With an `operator` (`createOperator`, simulator mode), `/admin` shows its metrics and tripwire.
  */
 export function createDemoApp({
   otp,
@@ -22,6 +24,7 @@ export function createDemoApp({
   cooldownSeconds = 60,
   sms,
   failingPhones,
+  operator,
 }) {
   const state = verifiedState({ secret, maxAgeSeconds: DAY });
   const app = express();
@@ -52,6 +55,7 @@ export function createDemoApp({
       sms: sms ? { channel: sms.channel, offerAfterSeconds: sms.offerAfterSeconds } : null,
       ...(simulator ? { simulatorUrl: simulator.url } : {}),
       ...(failingPhones ? { failingPhones } : {}),
+      ...(operator ? { operatorUrl: "/admin" } : {}),
     });
   });
 
@@ -128,7 +132,77 @@ export function createDemoApp({
     });
   }
 
+  if (operator) app.use("/admin", operatorPage(operator));
+
   app.use(express.static(PUBLIC, { extensions: ["html"], index: "index.html" }));
   app.use(otpErrorHandler());
   return app;
+}
+
+/** A loopback address, as `req.ip` gives it (after "trust proxy"). */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+/** The names this machine answers to: anything else in `Host` is a page rebinding its DNS to us. */
+const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+/** A country as the core names it: an ISO region, or a calling code for a number of no region. */
+const COUNTRY = /^([A-Z]{2}|\+\d{1,4})$/;
+
+/**
+ * The operator page and its JSON: the metrics snapshot, the tripwire's state per country, and
+ * `POST api/tripwire/lift`. Simulator mode only, for this machine only: the request must come from
+ * a loopback address (a proxied one counts as the client's) under a local host name.
+ */
+function operatorPage(operator) {
+  const router = express.Router();
+  const refuse = (res, status, code, message) =>
+    res.status(status).json({ error: { code, message } });
+  router.use((req, res, next) => {
+    if (LOOPBACK.test(req.ip ?? "") && LOCAL_HOST.test(req.get("host") ?? "")) return next();
+    refuse(res, 403, "LOCAL_ONLY", "The operator page answers this machine only.");
+  });
+  router.get(["/", "/index.html"], (_req, res) => {
+    res.set("cache-control", "no-store").sendFile("index.html", { root: ADMIN });
+  });
+  router.use(express.static(ADMIN, { index: false }));
+
+  router.get("/api/metrics", async (_req, res, next) => {
+    try {
+      res.set("cache-control", "no-store").json(await operator.view());
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  // CSRF: a cross-site form cannot send JSON, and a cross-site fetch with JSON needs a CORS
+  // preflight this server never grants; the browser's own word on the origin is checked too.
+  router.post(
+    "/api/tripwire/lift",
+    (req, res, next) => {
+      const origin = req.get("origin");
+      const site = req.get("sec-fetch-site");
+      if (
+        (origin !== undefined && origin !== `${req.protocol}://${req.get("host")}`) ||
+        (site !== undefined && site !== "same-origin")
+      ) {
+        return refuse(res, 403, "CROSS_ORIGIN", "Lift a pause from the operator page itself.");
+      }
+      if (!req.is("application/json")) {
+        const { status, body } = errorAnswer("UNSUPPORTED_MEDIA_TYPE");
+        return res.status(status).json(body);
+      }
+      next();
+    },
+    express.json({ limit: 256, type: "application/json" }),
+    async (req, res, next) => {
+      const country = req.body?.country;
+      if (typeof country !== "string" || !COUNTRY.test(country)) {
+        return refuse(res, 400, "INVALID_INPUT", 'Name a country: "US", or "+870".');
+      }
+      try {
+        res.json({ lifted: true, tripwire: await operator.lift(country) });
+      } catch (error) {
+        next(error);
+      }
+    },
+  );
+  return router;
 }

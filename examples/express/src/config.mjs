@@ -35,6 +35,13 @@ export function readConfig(env = process.env) {
   );
   // When the page offers "Send by SMS instead" to a user still waiting for WhatsApp.
   const smsOfferSeconds = seconds(env, "WAOTP_SMS_OFFER_SECONDS", "10", 0, 600);
+  // The pumping tripwire (simulator mode shows it on /admin). Unset, these are the core's own
+  // defaults; lower them to watch it trip by hand or in a test.
+  const tripwire = {
+    minSends: whole(env, "WAOTP_TRIPWIRE_MIN_SENDS", 30, 1, 100_000, "sends"),
+    settleSeconds: whole(env, "WAOTP_TRIPWIRE_SETTLE_SECONDS", 30, 0, 1800, "seconds"),
+    pauseSeconds: whole(env, "WAOTP_TRIPWIRE_PAUSE_SECONDS", 1800, 1, 604_800, "seconds"),
+  };
   return {
     secret,
     webhookSecret,
@@ -44,7 +51,19 @@ export function readConfig(env = process.env) {
     redisUrl: env.REDIS_URL || undefined,
     smsTimeoutSeconds,
     smsOfferSeconds,
+    tripwire,
   };
+}
+
+/** A whole number from `env[name]` within `min..max`, or `fallback` when unset. */
+function whole(env, name, fallback, min, max, unit) {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number of ${unit} from ${min} to ${max}.`);
+  }
+  return value;
 }
 
 /** A number of seconds from `env[name]` within `min..max`, or `false` for "off". */

@@ -1,10 +1,11 @@
 import { createServer } from "node:http";
-import { addWebhook, createOtp } from "@waotp/core";
+import { addWebhook, createOtp, memoryStore } from "@waotp/core";
 import { redisStore } from "@waotp/core/redis";
 import { channelFromEnv, FAILING_PHONES } from "@waotp/core/simulator";
 import { createClient } from "redis";
 import { createDemoApp } from "./app.mjs";
 import { readConfig } from "./config.mjs";
+import { createOperator } from "./operator.mjs";
 
 /**
  * Starts the demo; resolves with its URL and a `close()` that stops everything it started.
@@ -23,11 +24,13 @@ export async function startDemo(
   const server = createServer((req, res) => handle(req, res));
   let simulator;
   let redis;
+  let memory;
   const stop = async () => {
     server.closeAllConnections?.();
     await new Promise((resolve) => server.close(() => resolve()));
     await simulator?.close();
     await redis?.quit().catch(() => {});
+    memory?.close();
   };
 
   try {
@@ -72,11 +75,24 @@ export async function startDemo(
                 : { timeoutSeconds: config.smsTimeoutSeconds }),
             },
           };
+    // One store for the codes, the limits and the tripwire, so every instance on Redis obeys the
+    // same pauses. Metrics and the tripwire read the engine's clock (a test may inject one).
+    if (!otpOptions.store && !redis) memory = memoryStore({ now: otpOptions.now });
+    const store = otpOptions.store ?? (redis ? redisStore(redis) : memory);
+    const operator = createOperator({
+      store,
+      now: otpOptions.now,
+      tripwire: config.tripwire,
+      log,
+      page: simulator ? `${url}/admin` : undefined,
+    });
     const otp = createOtp({
       secret: config.secret,
       channel,
-      ...(redis ? { store: redisStore(redis) } : {}),
       ...otpOptions,
+      store,
+      beforeSend: operator.beforeSend(otpOptions.beforeSend),
+      onEvent: operator.onEvent(otpOptions.onEvent),
       delivery: { ...fallback, ...otpOptions.delivery },
     });
     handle = createDemoApp({
@@ -87,6 +103,7 @@ export async function startDemo(
       cooldownSeconds: otpOptions.limits?.sendsPerPhone?.cooldownSeconds ?? 60,
       sms: sms ? { channel: sms.name, offerAfterSeconds: config.smsOfferSeconds } : undefined,
       failingPhones: simulator ? FAILING_PHONES : undefined,
+      operator: simulator ? operator : undefined,
     });
 
     if (simulator) {
@@ -97,6 +114,9 @@ export async function startDemo(
       await addWebhook(channel.client, webhookUrl);
       log(
         `Codes go by simulated SMS to users WhatsApp cannot reach: try ${FAILING_PHONES.refused} (no WhatsApp) or ${FAILING_PHONES.failed} (WhatsApp fails).`,
+      );
+      log(
+        `Operator page (metrics, pumping tripwire): ${url}/admin (tripwire: ${config.tripwire.minSends} settled sends, ${config.tripwire.settleSeconds} s settle, ${config.tripwire.pauseSeconds} s pause).`,
       );
     } else {
       log(
@@ -121,7 +141,7 @@ export async function startDemo(
         `Generated ${config.generated.join(" and ")} for this run; set them to keep sign-ins across restarts.`,
       );
     }
-    return { url, port, simulator, otp, close: stop };
+    return { url, port, simulator, otp, operator, close: stop };
   } catch (error) {
     await stop();
     throw error;

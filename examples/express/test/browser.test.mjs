@@ -76,6 +76,12 @@ describe("the demo in a real browser", () => {
       .toMatch(/doesn't look like a phone number/);
     expect(await tab.getByLabel("Phone number").getAttribute("aria-invalid")).toBe("true");
 
+    await tab.getByLabel("Phone number").fill("+1 900 234 5678");
+    await tab.getByRole("button", { name: "Send code" }).click();
+    await expect
+      .poll(() => tab.locator("#phone-error").textContent())
+      .toBe("Codes can't be sent to premium-rate or shared-cost numbers. Use your mobile number.");
+
     await tab.getByLabel("Phone number").fill("+1 415 555 0177");
     await tab.getByRole("button", { name: "Send code" }).click();
     await tab.getByLabel("Verification code").waitFor();
@@ -256,6 +262,109 @@ describe("the SMS fallback in a real browser", () => {
       expect(await tab.locator("#sms-offer").isVisible()).toBe(false);
     } finally {
       await quick.close();
+    }
+  });
+});
+
+describe("the operator page in a real browser", () => {
+  // The page asks for fresh figures every 1.5 s.
+  const REFRESH = { timeout: 5000 };
+
+  it("shows the counts rising, draws the chart, and lifts a country the tripwire paused", async () => {
+    // A small tripwire, so four unverified sends trip it (the shipped one wants 30, settled 30 s).
+    const op = await startDemo(
+      { PORT: "0", WAOTP_TRIPWIRE_MIN_SENDS: "4", WAOTP_TRIPWIRE_SETTLE_SECONDS: "0" },
+      () => {},
+    );
+    try {
+      const send = async (phone, ip) =>
+        (
+          await fetch(`${op.url}/otp/send`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-forwarded-for": ip },
+            body: JSON.stringify({ phone }),
+          })
+        ).status;
+      const verify = async (phone, ip) =>
+        (
+          await fetch(`${op.url}/otp/verify`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-forwarded-for": ip },
+            body: JSON.stringify({ phone, code: op.simulator.lastCode(phone) }),
+          })
+        ).status;
+
+      const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+      const tab = await context.newPage();
+      const problems = [];
+      tab.on("pageerror", (error) => problems.push(error.message));
+      tab.on("console", (message) => {
+        if (message.type() === "error") problems.push(message.text());
+      });
+      // The sign-in page links to it in simulator mode.
+      await tab.goto(op.url);
+      await tab.getByRole("link", { name: "operator page" }).click();
+      await tab.getByRole("heading", { name: /pumping defences/ }).waitFor();
+      expect(new URL(tab.url()).pathname).toBe("/admin");
+      const total = (name) => tab.locator(`#total-${name}`).textContent();
+      await expect.poll(() => total("sent"), REFRESH).toBe("0");
+      await tab.getByText("No send asked for yet.").waitFor();
+
+      // One user signs in; another never types the code.
+      expect(await send("+14155550123", "192.0.2.1")).toBe(200);
+      expect(await verify("+14155550123", "192.0.2.1")).toBe(200);
+      expect(await send("+442079460958", "192.0.2.2")).toBe(200);
+      await expect.poll(() => total("sent"), REFRESH).toBe("2");
+      await expect.poll(() => total("verified"), REFRESH).toBe("1");
+      await expect.poll(() => total("conversion"), REFRESH).toBe("50 %");
+      await expect.poll(() => total("delivered"), REFRESH).toBe("2");
+      expect(await total("cost")).toMatch(/^\$0\.05/);
+      const us = tab.locator('#countries tr[data-country="US"]');
+      expect(await us.locator("th").textContent()).toBe("United States (US)");
+      expect(await us.locator("td").nth(2).textContent()).toBe("100 %");
+
+      // The chart: thirty minutes of bars, this minute's drawn to scale.
+      const bars = tab.locator("#chart svg rect.bar.sends");
+      expect(await bars.count()).toBe(30);
+      expect(await bars.last().getAttribute("data-value")).toBe("2");
+      const verified = tab.locator("#chart svg rect.bar.verified").last();
+      expect(await verified.getAttribute("data-value")).toBe("1");
+      const [sendsBox, verifiedBox] = [
+        await bars.last().boundingBox(),
+        await verified.boundingBox(),
+      ];
+      expect(sendsBox.height).toBeGreaterThan(0);
+      expect(sendsBox.height / verifiedBox.height).toBeCloseTo(2, 1);
+      expect(await tab.locator("#chart-summary").textContent()).toBe(
+        "Last 30 minutes: 2 sends, 1 verification",
+      );
+
+      // Pumping Germany: four sends from four addresses, nobody types a code.
+      for (let i = 0; i < 4; i++) {
+        expect(await send(`+4915123456${780 + i}`, `203.0.113.${i}`)).toBe(200);
+      }
+      expect(await send("+4915123456789", "203.0.113.9")).toBe(403);
+      const germany = tab.locator('#tripwire tr[data-country="DE"]');
+      await expect
+        .poll(() => germany.locator(".state").textContent(), REFRESH)
+        .toMatch(/^Paused until /);
+      await expect.poll(() => germany.locator("td").nth(5).textContent(), REFRESH).toBe("1");
+      await expect.poll(() => total("refused"), REFRESH).toBe("1");
+      expect(await tab.locator("#refused dd").textContent()).toBe("1");
+      expect(await tab.locator("#trips li").first().textContent()).toMatch(
+        /Germany \(DE\) paused until .*, 0 of 4 settled sends verified\./,
+      );
+      const look = await germany.evaluate((row) => getComputedStyle(row).backgroundColor);
+      expect(look).toBe("rgb(253, 236, 234)");
+      await tab.screenshot({ path: `${ARTIFACTS}demo-operator.png`, fullPage: true });
+
+      await tab.getByRole("button", { name: "Lift the pause on Germany (DE)" }).click();
+      await expect.poll(() => germany.locator(".state").textContent(), REFRESH).toBe("Watching");
+      expect(await tab.getByRole("button", { name: /Lift the pause/ }).count()).toBe(0);
+      expect(await send("+4915123456788", "203.0.113.8")).toBe(200);
+      expect(problems).toEqual([]);
+    } finally {
+      await op.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { FAILING_PHONES, startOneMsgSimulator } from "@waotp/core/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDemo } from "../src/main.mjs";
@@ -42,6 +43,30 @@ function client(base) {
     }
     return { status: response.status, body: await response.json().catch(() => null) };
   };
+}
+
+/** A POST of JSON (or of `body` as it is, when a string) with extra headers. */
+const postJson = (d, path, body, headers = {}) =>
+  fetch(`${d.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+
+/** A GET with any headers, `Host` included (which fetch does not let a caller set). */
+function rawGet(port, path, headers) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 async function until(read, done, ms = 5000) {
@@ -277,6 +302,134 @@ describe("the demo's SMS fallback, on the embedded simulator", () => {
   });
 });
 
+describe("the operator page, on the embedded simulator", () => {
+  it("serves /admin and its figures to this machine only", async () => {
+    const d = await demo();
+    const page = await fetch(`${d.url}/admin`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('<script src="/admin/admin.js" defer></script>');
+    expect(html).not.toMatch(/<script>|<style>| style=/);
+    expect((await fetch(`${d.url}/admin/admin.js`)).status).toBe(200);
+    expect(d.lines[2]).toBe(
+      `Operator page (metrics, pumping tripwire): ${d.url}/admin (tripwire: 30 settled sends, 30 s settle, 1800 s pause).`,
+    );
+
+    // Through a proxy from elsewhere, or under a name that is not this machine's (a page that
+    // rebound its DNS to 127.0.0.1): refused.
+    for (const headers of [{ "x-forwarded-for": "203.0.113.9" }, { host: "attacker.example" }]) {
+      for (const path of ["/admin", "/admin/api/metrics"]) {
+        const refused = await rawGet(d.port, path, headers);
+        expect(refused.status).toBe(403);
+        expect(JSON.parse(refused.body).error.code).toBe("LOCAL_ONLY");
+      }
+    }
+    expect((await rawGet(d.port, "/admin", { host: `127.0.0.1:${d.port}` })).status).toBe(200);
+
+    const call = client(d.url);
+    await call("POST", "/otp/send", { phone: PHONE });
+    await call("POST", "/otp/verify", { phone: PHONE, code: d.simulator.lastCode(PHONE) });
+    const view = (await call("GET", "/admin/api/metrics")).body;
+    expect(view.metrics.totals).toMatchObject({ sent: 1, codes: 1, verified: 1, conversion: 1 });
+    expect(view.metrics.series).toHaveLength(30);
+    expect(view.metrics.series.at(-1)).toMatchObject({ sent: 1, verified: 1 });
+    expect(view.prices).toEqual({ illustrative: true, currency: "USD" });
+    expect(view.tripwire.settings).toEqual({
+      minSends: 30,
+      minVerifyRate: 0.1,
+      windowSeconds: 3600,
+      pauseSeconds: 1800,
+      settleSeconds: 30,
+    });
+    expect(view.tripwire.countries).toEqual([
+      expect.objectContaining({ country: "US", paused: false, sends: 1, verifications: 1 }),
+    ]);
+  });
+
+  it("pauses a country nobody verifies in, and lifts it only on a same-origin JSON request", async () => {
+    const d = await demo({ WAOTP_TRIPWIRE_MIN_SENDS: "3", WAOTP_TRIPWIRE_SETTLE_SECONDS: "0" });
+    const send = (phone, ip) => postJson(d, "/otp/send", { phone }, { "x-forwarded-for": ip });
+    for (let i = 0; i < 3; i++) {
+      expect((await send(`+4915123456${700 + i}`, `203.0.113.${i}`)).status).toBe(200);
+    }
+    const paused = await send("+4915123456799", "203.0.113.99");
+    expect(paused.status).toBe(403);
+    expect((await paused.json()).error).toMatchObject({
+      code: "SEND_REFUSED",
+      reason: "country_paused",
+    });
+    const view = await (await fetch(`${d.url}/admin/api/metrics`)).json();
+    expect(view.tripwire.countries[0]).toMatchObject({
+      country: "DE",
+      paused: true,
+      refusedWhilePaused: 1,
+    });
+    expect(view.tripwire.trips[0]).toMatchObject({ country: "DE", sends: 3, verifications: 0 });
+    expect(view.metrics.refused).toEqual({ "SEND_REFUSED:country_paused": 1 });
+    expect(d.lines.some((line) => line.startsWith("Tripwire: sends to DE paused until"))).toBe(
+      true,
+    );
+
+    // A form post (what a cross-site page can send), another origin, garbage: all refused.
+    const form = await postJson(d, "/admin/api/tripwire/lift", "country=DE", {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+    expect(form.status).toBe(415);
+    const foreign = await postJson(
+      d,
+      "/admin/api/tripwire/lift",
+      { country: "DE" },
+      {
+        origin: "http://attacker.example",
+      },
+    );
+    expect(foreign.status).toBe(403);
+    const crossSite = await postJson(
+      d,
+      "/admin/api/tripwire/lift",
+      { country: "DE" },
+      {
+        "sec-fetch-site": "cross-site",
+      },
+    );
+    expect(crossSite.status).toBe(403);
+    expect((await postJson(d, "/admin/api/tripwire/lift", { country: "Germany" })).status).toBe(
+      400,
+    );
+    expect((await postJson(d, "/admin/api/tripwire/lift", "{bad")).status).toBe(400);
+    expect((await send("+4915123456798", "203.0.113.98")).status).toBe(403);
+
+    const lifted = await postJson(
+      d,
+      "/admin/api/tripwire/lift",
+      { country: "DE" },
+      {
+        origin: d.url,
+        "sec-fetch-site": "same-origin",
+      },
+    );
+    expect(lifted.status).toBe(200);
+    expect(await lifted.json()).toMatchObject({
+      lifted: true,
+      tripwire: { country: "DE", paused: false, sends: 0 },
+    });
+    expect((await send("+4915123456797", "203.0.113.97")).status).toBe(200);
+  });
+
+  it("reads the tripwire settings from the environment, and refuses nonsense", async () => {
+    await expect(startDemo({ PORT: "0", WAOTP_TRIPWIRE_MIN_SENDS: "0" }, () => {})).rejects.toThrow(
+      /WAOTP_TRIPWIRE_MIN_SENDS must be a whole number of sends from 1 to 100000/,
+    );
+    await expect(
+      startDemo({ PORT: "0", WAOTP_TRIPWIRE_SETTLE_SECONDS: "1h" }, () => {}),
+    ).rejects.toThrow(/WAOTP_TRIPWIRE_SETTLE_SECONDS must be a whole number of seconds/);
+    const d = await demo({ WAOTP_TRIPWIRE_PAUSE_SECONDS: "60" });
+    const view = await (await fetch(`${d.url}/admin/api/metrics`)).json();
+    expect(view.tripwire.settings.pauseSeconds).toBe(60);
+  });
+});
+
 describe("the demo against a 1MSG endpoint", () => {
   it("uses the ONEMSG_* settings, ONEMSG_API_URL included, and says so", async () => {
     const endpoint = await startOneMsgSimulator({ token: "live-token-0123456789" });
@@ -296,6 +449,10 @@ describe("the demo against a 1MSG endpoint", () => {
     const call = client(d.url);
     expect((await call("GET", "/api/demo")).body).toMatchObject({ mode: "1msg" });
     expect((await call("GET", `/api/inbox?phone=${PHONE}`)).status).toBe(404);
+    // The operator page is the simulator's: a real deployment puts its own behind its own sign-in.
+    expect((await fetch(`${d.url}/admin`)).status).toBe(404);
+    expect((await fetch(`${d.url}/admin/api/metrics`)).status).toBe(404);
+    expect((await postJson(d, "/admin/api/tripwire/lift", { country: "US" })).status).toBe(404);
     await call("POST", "/otp/send", { phone: PHONE });
     const code = endpoint.lastCode(PHONE);
     expect((await call("POST", "/otp/verify", { phone: PHONE, code })).status).toBe(200);

@@ -8,6 +8,9 @@ const MAIN = fileURLToPath(new URL("../src/main.mjs", import.meta.url));
 const SHARED = {
   WAOTP_SECRET: "multi-instance-secret-0123456789abcdef",
   WAOTP_WEBHOOK_SECRET: "hook-0123456789abcdef",
+  // A tripwire that judges at once, after 3 sends: the pause test below needs no more.
+  WAOTP_TRIPWIRE_MIN_SENDS: "3",
+  WAOTP_TRIPWIRE_SETTLE_SECONDS: "0",
 };
 let redis;
 const instances = [];
@@ -32,10 +35,10 @@ function startInstance(redisUrl) {
   });
 }
 
-const post = async (base, path, body) => {
+const post = async (base, path, body, headers = {}) => {
   const response = await fetch(`${base}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
@@ -95,6 +98,39 @@ it("keeps the per-phone send limit across both instances", async () => {
   const second = await post(b.url, "/otp/send", { phone: "+14155550103" });
   expect(second.status).toBe(429);
   expect(second.body.error).toMatchObject({ code: "RATE_LIMITED", limit: "phone_cooldown" });
+});
+
+it("shares the tripwire's pause, and its lift, between both instances through Redis", async () => {
+  const send = (instance, i) =>
+    post(
+      instance.url,
+      "/otp/send",
+      { phone: `+4915123456${700 + i}` },
+      {
+        "x-forwarded-for": `203.0.113.${i}`,
+      },
+    );
+  expect((await send(a, 0)).status).toBe(200);
+  expect((await send(b, 1)).status).toBe(200);
+  expect((await send(a, 2)).status).toBe(200);
+  // Three sends to Germany, none verified: the tripwire (counting as the events come, a moment
+  // after each answer) pauses it for both.
+  const germany = async (instance) => {
+    const view = await (await fetch(`${instance.url}/admin/api/metrics`)).json();
+    return view.tripwire.countries.find((c) => c.country === "DE")?.paused;
+  };
+  await expect.poll(() => germany(b)).toBe(true);
+  const refused = await send(b, 3);
+  expect(refused.status).toBe(403);
+  expect(refused.body.error).toMatchObject({ code: "SEND_REFUSED", reason: "country_paused" });
+  expect((await send(a, 4)).status).toBe(403);
+  expect(await germany(a)).toBe(true);
+  // One instance tripped it, and only that one says so.
+  const tripped = () => [a, b].filter((i) => /Tripwire: sends to DE paused/.test(i.log())).length;
+  await expect.poll(tripped).toBe(1);
+
+  expect((await post(b.url, "/admin/api/tripwire/lift", { country: "DE" })).status).toBe(200);
+  expect((await send(a, 5)).status).toBe(200);
 });
 
 it("answers 503 while Redis is down, recovers when it returns, and never crashes", async () => {

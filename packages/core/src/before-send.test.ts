@@ -3,6 +3,7 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { PHONE_US, setup } from "../test/helpers.js";
+import { createMetrics } from "./metrics.js";
 import type { BeforeSend } from "./options.js";
 import { createTestChannel } from "./testing/test-channel.js";
 
@@ -151,5 +152,32 @@ describe("beforeSend", () => {
     expect(() => setup({ beforeSend: "captcha" as never })).toThrow(
       expect.objectContaining({ code: "CONFIG_INVALID" }),
     );
+  });
+});
+
+describe("the refused event", () => {
+  it("tells onEvent of every send refused before the limits, with beforeSend's reason", async () => {
+    const t = setup({
+      beforeSend: (send) => (send.context === "bot" ? { refuse: "captcha_failed" } : undefined),
+      limits: { sendsPerIp: { max: 20, unknownIp: "refuse" } },
+    });
+    await t.otp.send({ phone: PHONE_US, ip: "198.51.100.1", context: "bot" }).catch(() => {});
+    await t.otp.send({ phone: PHONE_US }).catch(() => {});
+    await t.otp.send({ phone: "+19002345678", ip: "198.51.100.1" }).catch(() => {});
+    expect(
+      t.events.map((e) => (e.type === "refused" ? [e.code, e.reason, e.country] : e.type)),
+    ).toEqual([
+      ["SEND_REFUSED", "captcha_failed", "US"],
+      ["CLIENT_UNKNOWN", undefined, "US"],
+      ["NUMBER_TYPE_NOT_ALLOWED", undefined, "US"],
+    ]);
+    const metrics = createMetrics();
+    for (const event of t.events) metrics.onEvent(event);
+    expect(metrics.snapshot().refused).toEqual({
+      "SEND_REFUSED:captcha_failed": 1,
+      CLIENT_UNKNOWN: 1,
+      NUMBER_TYPE_NOT_ALLOWED: 1,
+    });
+    expect(metrics.snapshot().totals.refused).toBe(3);
   });
 });

@@ -2,6 +2,16 @@ import type { DeliveryPricing, DeliveryStatus } from "./delivery-status.js";
 import type { ErrorCode, VerifyFailureReason } from "./error-codes.js";
 import type { FallbackReason } from "./options.js";
 
+/** A send refused before any limit: by its number, its country, its unknown client, or `beforeSend`. */
+export type RefusalCode = Extract<
+  ErrorCode,
+  | "COUNTRY_NOT_ALLOWED"
+  | "NUMBER_TYPE_NOT_ALLOWED"
+  | "CLIENT_UNKNOWN"
+  | "SEND_REFUSED"
+  | "BEFORE_SEND_FAILED"
+>;
+
 /** The limit that refused a call. */
 export type LimitName =
   | "phone_cooldown"
@@ -54,6 +64,13 @@ export type OtpEvent =
   | (PhoneEvent & { type: "verified" })
   | (PhoneEvent & { type: "rejected"; reason: VerifyFailureReason; attemptsLeft?: number })
   | (PhoneEvent & { type: "limited"; limit: LimitName; retryAfter: number })
+  | (PhoneEvent & {
+      type: "refused";
+      /** Why the send was refused before any limit counted it. */
+      code: RefusalCode;
+      /** `beforeSend`'s reason code, for `SEND_REFUSED`. */
+      reason?: string;
+    })
   | (EventBase & {
       type: "delivery";
       messageId: string;

@@ -94,6 +94,11 @@ export interface Counts {
   rejected: number;
   /** Calls a limit refused (`limited` events), sends and guesses alike. */
   limited: number;
+  /**
+   * Sends refused before any limit (`refused` events): a refused number type or country, an
+   * unknown client, `beforeSend`.
+   */
+  refused: number;
   /** Sends the channel did not take (`send_failed` events). */
   sendFailed: number;
   /** Messages that reached the phone (`delivered` or `read`), each once. */
@@ -146,6 +151,8 @@ export interface MetricsSnapshot {
   channels: Record<string, ChannelMetrics>;
   rejected: Partial<Record<VerifyFailureReason, number>>;
   limited: Partial<Record<LimitName, number>>;
+  /** Sends refused before any limit, by code; `SEND_REFUSED` by `beforeSend`'s reason (`SEND_REFUSED:captcha_failed`). */
+  refused: Record<string, number>;
   fallbacks: Partial<Record<FallbackReason, number>>;
   /** Failed sends by error code (`SEND_FAILED`, `STORE_UNAVAILABLE`, ...). */
   sendFailures: Record<string, number>;
@@ -240,6 +247,7 @@ const zero = (): Counts => ({
   verified: 0,
   rejected: 0,
   limited: 0,
+  refused: 0,
   sendFailed: 0,
   delivered: 0,
   read: 0,
@@ -285,6 +293,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const channels = new Map<string, ChannelMetrics>();
   const rejected = new Map<string, number>();
   const limited = new Map<string, number>();
+  const refused = new Map<string, number>();
   const fallbacks = new Map<string, number>();
   const sendFailures = new Map<string, number>();
   const deliveries = new Map<string, number>();
@@ -454,6 +463,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         count("limited", country, at);
         bump(limited, event.limit, maxKeys);
         return;
+      case "refused":
+        count("refused", country, at);
+        bump(
+          refused,
+          event.reason === undefined ? event.code : `${event.code}:${event.reason}`,
+          maxKeys,
+        );
+        return;
       case "send_failed":
         count("sendFailed", country, at);
         bump(sendFailures, event.error, maxKeys);
@@ -495,6 +512,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         channels: plain(channels, (c) => ({ ...c })),
         rejected: plain(rejected, (n) => n),
         limited: plain(limited, (n) => n),
+        refused: plain(refused, (n) => n),
         fallbacks: plain(fallbacks, (n) => n),
         sendFailures: plain(sendFailures, (n) => n),
         deliveries: plain(deliveries, (n) => n),
@@ -524,6 +542,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         channels,
         rejected,
         limited,
+        refused,
         fallbacks,
         sendFailures,
         deliveries,

@@ -159,6 +159,12 @@ export function otelEvents(options: OtelEventsOptions): OnEvent {
         return { ...base, "waotp.reason": event.reason };
       case "limited":
         return { ...base, "waotp.reason": "RATE_LIMITED", "waotp.limit": event.limit };
+      case "refused":
+        return {
+          ...base,
+          "waotp.reason": event.code,
+          ...(event.reason === undefined ? {} : { "waotp.refusal": event.reason }),
+        };
       case "send_failed":
         return { ...base, "waotp.error": event.error };
       case "verified":
@@ -188,6 +194,7 @@ export function otelEvents(options: OtelEventsOptions): OnEvent {
         return;
       case "rejected":
       case "limited":
+      case "refused":
         refusals.add(1, attributes);
         return;
       case "send_failed":

@@ -72,7 +72,13 @@ export function readPurpose(config: ResolvedOptions, value: unknown): string {
  */
 export function readAllowedPhone(config: ResolvedOptions, value: unknown): Phone {
   const phone = parsePhone(value, config.defaultCountry);
-  if (config.testNumbers.has(phone.digits)) return phone;
+  assertAllowedPhone(config, phone);
+  return phone;
+}
+
+/** Throws `COUNTRY_NOT_ALLOWED` or `NUMBER_TYPE_NOT_ALLOWED` for a phone codes may not go to. */
+export function assertAllowedPhone(config: ResolvedOptions, phone: Phone): void {
+  if (config.testNumbers.has(phone.digits)) return;
   const allowed = config.countries;
   if (
     allowed !== undefined &&
@@ -88,7 +94,6 @@ export function readAllowedPhone(config: ResolvedOptions, value: unknown): Phone
       { details: { numberType: phone.type } },
     );
   }
-  return phone;
 }
 
 /**

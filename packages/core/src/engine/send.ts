@@ -3,18 +3,19 @@
  * app's `beforeSend`, count the send in its limits, then store and send a fresh code.
  */
 import { type Channel, isUnreachable } from "../channel.js";
-import { OtpError } from "../errors.js";
+import { isOtpError, OtpError } from "../errors.js";
+import type { RefusalCode } from "../events.js";
 import { readLocale } from "../locale.js";
 import type { ResolvedOptions } from "../options.js";
 import type { SendInput, SendResult } from "../otp.js";
-import { countryOf, type Phone } from "../phone.js";
+import { countryOf, type Phone, parsePhone } from "../phone.js";
 import { checkBeforeSend } from "./before-send.js";
 import { type Engine, guard, isTestNumber, phoneEvent } from "./context.js";
 import { deliverCode, isUncertain } from "./deliver-code.js";
 import { watchDelivery } from "./delivery.js";
 import { emitFallback, namesFallback } from "./fallback.js";
 import {
-  readAllowedPhone,
+  assertAllowedPhone,
   readClient,
   readIdempotencyKey,
   readObject,
@@ -26,6 +27,15 @@ import { idempotencyKey, unreachableKey } from "./keys.js";
 import { isKnownClient } from "./known-clients.js";
 import { sendBuckets, takeSends } from "./send-limits.js";
 
+/** The refusals that come before any limit, each told as a `refused` event. */
+const REFUSALS: ReadonlySet<string> = new Set<RefusalCode>([
+  "COUNTRY_NOT_ALLOWED",
+  "NUMBER_TYPE_NOT_ALLOWED",
+  "CLIENT_UNKNOWN",
+  "SEND_REFUSED",
+  "BEFORE_SEND_FAILED",
+]);
+
 // Held under an idempotency key while its send runs.
 const PENDING = "pending";
 
@@ -35,9 +45,34 @@ const UNREACHABLE_FOR_MS = 86_400_000;
 export async function send(engine: Engine, input: SendInput): Promise<SendResult> {
   const { config, store } = engine;
   const request = readObject(input, "send");
-  const phone = readAllowedPhone(config, request.phone);
+  const phone = parsePhone(request.phone, config.defaultCountry);
   const purpose = readPurpose(config, request.purpose);
-  const ip = readSenderIp(config, request.ip);
+  // Refusals before any limit are told to `onEvent` too: a pumping attack shows as many of them.
+  const refused = (error: unknown): never => {
+    if (isOtpError(error) && REFUSALS.has(error.code)) {
+      const reason = (error.details as { reason?: unknown } | undefined)?.reason;
+      engine.emit({
+        type: "refused",
+        at: new Date(engine.now()),
+        ...phoneEvent(engine, phone, purpose),
+        code: error.code as RefusalCode,
+        ...(typeof reason === "string" ? { reason } : {}),
+      });
+    }
+    throw error;
+  };
+  try {
+    assertAllowedPhone(config, phone);
+  } catch (error) {
+    refused(error);
+  }
+  const ip = (() => {
+    try {
+      return readSenderIp(config, request.ip);
+    } catch (error) {
+      return refused(error);
+    }
+  })();
   const client = readClient(config, request.client);
   const locale = readLocale(request.locale);
   const via = readVia(config, request.channel);
@@ -79,7 +114,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
       deliver,
       test: isTestNumber(engine, phone),
       context: request.context,
-    });
+    }).catch(refused);
     result = await sendNow(engine, { phone, purpose, ip, client, locale, via, deliver }, started);
   } catch (error) {
     if (idempotency !== undefined) await engine.forget(idempotency);
