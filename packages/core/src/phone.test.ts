@@ -183,3 +183,19 @@ describe("ipKey", () => {
     expect(() => ipKey(ip)).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
   });
 });
+
+describe("parsePhone's memory of numbers it read", () => {
+  it("answers the same text from memory, apart per default country, and never an invalid one", () => {
+    const first = parsePhone("(415) 555-0101", "US");
+    expect(parsePhone("(415) 555-0101", "US")).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // The same digits read in another country are another number.
+    expect(parsePhone("4155550101", "US").e164).toBe("+14155550101");
+    expect(() => parsePhone("(415) 555-0101")).toThrow(/valid/i);
+    // Read from text, not from memory: a bare number read with a default country first.
+    expect(parsePhone("14155550101", "GB").e164).toBe("+14155550101");
+    expect(parsePhone("14155550101").e164).toBe("+14155550101");
+    expect(() => parsePhone("+1 555 123 4567")).toThrow();
+    expect(() => parsePhone("+1 555 123 4567")).toThrow();
+  });
+});

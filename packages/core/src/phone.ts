@@ -77,6 +77,22 @@ export function parsePhone(input: unknown, defaultCountry?: CountryCode): Phone 
   if (typeof input !== "string") {
     throw new OtpError("INVALID_PHONE", "The phone number must be a string.");
   }
+  // A verify usually follows its send with the same text: reading a number once is enough.
+  const key = defaultCountry === undefined ? input : `${defaultCountry}\u0000${input}`;
+  const known = PARSED.get(key);
+  if (known !== undefined) return known;
+  const phone = Object.freeze(parseNew(input, defaultCountry));
+  if (PARSED.size >= PARSED_MAX) PARSED.delete(PARSED.keys().next().value as string);
+  PARSED.set(key, phone);
+  return phone;
+}
+
+// The numbers read last, by the text and default country they were read from (oldest dropped
+// first); only valid numbers, so a flood of invalid input cannot push them out for nothing.
+const PARSED = new Map<string, Phone>();
+const PARSED_MAX = 1024;
+
+function parseNew(input: string, defaultCountry: CountryCode | undefined): Phone {
   let text = input.trim();
   if (text.length === 0 || text.length > MAX_INPUT_LENGTH || !TYPED_PHONE.test(text)) {
     throw invalid();
