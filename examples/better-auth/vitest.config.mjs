@@ -7,5 +7,7 @@ export default defineConfig({
     outputFile: { json: "test-results/vitest.json" },
     testTimeout: 30_000,
     hookTimeout: 600_000,
+    // What is polled (a page, a simulated phone) waits on the simulator: give a loaded machine time.
+    expect: { poll: { timeout: 10_000 } },
   },
 });
