@@ -48,7 +48,7 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
   const phone = parsePhone(request.phone, config.defaultCountry);
   const purpose = readPurpose(config, request.purpose);
   // Refusals before any limit are told to `onEvent` too: a pumping attack shows as many of them.
-  const refused = (error: unknown): never => {
+  const refused: (error: unknown) => never = (error) => {
     if (isOtpError(error) && REFUSALS.has(error.code)) {
       const reason = (error.details as { reason?: unknown } | undefined)?.reason;
       engine.emit({
@@ -61,18 +61,13 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
     }
     throw error;
   };
+  let ip: string | undefined;
   try {
     assertAllowedPhone(config, phone);
+    ip = readSenderIp(config, request.ip);
   } catch (error) {
     refused(error);
   }
-  const ip = (() => {
-    try {
-      return readSenderIp(config, request.ip);
-    } catch (error) {
-      return refused(error);
-    }
-  })();
   const client = readClient(config, request.client);
   const locale = readLocale(request.locale);
   const via = readVia(config, request.channel);
