@@ -445,3 +445,36 @@ describe("password reset tells no one who has an account", () => {
     expect(JSON.parse(unknown.body)).toMatchObject({ code: "INVALID_INPUT" });
   });
 });
+
+describe("a CAPTCHA on password reset requests", () => {
+  it("hands beforeSend the body and refuses alike whether or not the number has an account", async () => {
+    const purposes: string[] = [];
+    t = await setupAuth({
+      ...noCooldown,
+      beforeSend: (send) => {
+        // This app asks for a CAPTCHA on reset requests only.
+        if (send.purpose !== "reset-password") return undefined;
+        purposes.push(send.purpose);
+        const { body } = send.context as { body: Record<string, unknown> };
+        return body.captchaToken === "solved" ? undefined : { refuse: "captcha_required" };
+      },
+    });
+    await ownerWithPassword();
+    const asker = t.client().authClient;
+    const before = t.sim.inbox(OWNER).length;
+    for (const phoneNumber of [OWNER, NOBODY]) {
+      const refused = await asker.whatsappOtp.requestPasswordReset({ phoneNumber });
+      expect(refused.error).toMatchObject({ status: 403, code: "SEND_REFUSED" });
+    }
+    expect(t.sim.inbox(OWNER)).toHaveLength(before);
+    for (const phoneNumber of [OWNER, NOBODY]) {
+      const allowed = await asker.whatsappOtp.requestPasswordReset({
+        phoneNumber,
+        captchaToken: "solved",
+      } as { phoneNumber: string });
+      expect(allowed.data).toEqual({ status: true });
+    }
+    expect(t.sim.inbox(OWNER)).toHaveLength(before + 1);
+    expect(purposes).toHaveLength(4);
+  });
+});

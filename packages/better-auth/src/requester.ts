@@ -1,4 +1,4 @@
-import { CLIENT_ID_MAX_AGE_SECONDS, newClientId } from "@waotp/core";
+import { CLIENT_ID_MAX_AGE_SECONDS, type HttpSendContext, newClientId } from "@waotp/core";
 import { getIP } from "better-auth/api";
 
 /** The parts of better-auth's endpoint context that say who is asking. */
@@ -50,4 +50,20 @@ export async function giveBrowserId(ctx: RequestContext, id = newClientId()): Pr
   const cookie = browserCookie(ctx);
   await ctx.setSignedCookie(cookie.name, id, ctx.context.secret, cookie.attributes);
   return id;
+}
+
+/**
+ * What a send passes the app's `beforeSend`, as the HTTP adapters do: the body (with any field of
+ * the app's own, such as a CAPTCHA token) and the request's headers.
+ */
+export function sendContext(ctx: {
+  body: unknown;
+  request?: Request | undefined;
+  headers?: Headers | undefined;
+}): HttpSendContext {
+  const headers = ctx.request?.headers ?? ctx.headers;
+  return {
+    body: ctx.body as HttpSendContext["body"],
+    headers: headers === undefined ? {} : Object.fromEntries(headers),
+  };
 }

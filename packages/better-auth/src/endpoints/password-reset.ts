@@ -14,16 +14,19 @@ import * as z from "zod";
 import { apiError, core } from "../api-error.js";
 import { type Engine, verifyCode } from "../engine.js";
 import { PURPOSES } from "../options.js";
-import { browserOf, clientAddress } from "../requester.js";
+import { browserOf, clientAddress, sendContext } from "../requester.js";
 import { findUserByPhone } from "./users.js";
 
-const requestBody = z.object({
+const requestFields = {
   phoneNumber: z.string().max(64),
   /** The user's language (`pt-BR`), as for `send`. */
   locale: z.string().max(64).optional(),
   /** The fallback channel by name or kind (`"sms"`), when configured, as for `send`. */
   channel: z.string().max(64).optional(),
-});
+};
+
+// Loose at run time, as `send`'s: a CAPTCHA token of the app's stays in the body for `beforeSend`.
+const requestBody = z.looseObject(requestFields) as unknown as z.ZodObject<typeof requestFields>;
 
 const resetBody = z.object({
   phoneNumber: z.string().max(64),
@@ -59,6 +62,7 @@ export function requestPasswordResetEndpoint(engine: Engine) {
         ...(channel === undefined ? {} : { channel }),
         ip,
         ...(client === undefined ? {} : { client }),
+        context: sendContext(ctx),
       };
       const startedAt = performance.now();
       if (user === null) {

@@ -1,10 +1,10 @@
-import { type HttpSendContext, requestLocale } from "@waotp/core";
+import { requestLocale } from "@waotp/core";
 import { createAuthEndpoint } from "better-auth/api";
 import * as z from "zod";
 import { core } from "../api-error.js";
 import type { Engine } from "../engine.js";
 import { PURPOSES } from "../options.js";
-import { browserOf, clientAddress } from "../requester.js";
+import { browserOf, clientAddress, sendContext } from "../requester.js";
 
 const sendFields = {
   phoneNumber: z.string().max(64),
@@ -37,11 +37,6 @@ export function sendEndpoint(engine: Engine) {
       }
       const client = await browserOf(ctx, true);
       const headers = ctx.request?.headers ?? ctx.headers;
-      // What the HTTP adapters pass: the app's `beforeSend` reads a CAPTCHA token the same way.
-      const context: HttpSendContext = {
-        body: ctx.body,
-        headers: headers === undefined ? {} : Object.fromEntries(headers),
-      };
       const startedAt = performance.now();
       const sent = await core(() =>
         engine.otp().send({
@@ -51,7 +46,7 @@ export function sendEndpoint(engine: Engine) {
           ...(ctx.body.channel === undefined ? {} : { channel: ctx.body.channel }),
           ip,
           ...(client === undefined ? {} : { client }),
-          context,
+          context: sendContext(ctx),
         }),
       );
       // How long a real send takes, for the password reset answers that send nothing.
