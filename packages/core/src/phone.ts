@@ -100,15 +100,16 @@ function parseNew(input: string, defaultCountry: CountryCode | undefined): Phone
   // "00" is the international call prefix in most of the world; read it as "+".
   if (text.startsWith("00")) text = `+${text.slice(2)}`;
   const bare = BARE_DIGITS.test(text);
-  let parsed = bare && defaultCountry === undefined ? read(`+${text}`) : read(text, defaultCountry);
-  if (bare && defaultCountry !== undefined && parsed === undefined) parsed = read(`+${text}`);
-  if (parsed === undefined) throw invalid();
+  let found = bare && defaultCountry === undefined ? read(`+${text}`) : read(text, defaultCountry);
+  if (bare && defaultCountry !== undefined && found === undefined) found = read(`+${text}`);
+  if (found === undefined) throw invalid();
+  const { parsed, type } = found;
   return {
     e164: parsed.number,
     digits: parsed.number.slice(1),
     callingCode: parsed.countryCallingCode,
     country: parsed.country,
-    type: parsed.getType(),
+    type,
   };
 }
 
@@ -120,12 +121,30 @@ export function countryOf(phone: Pick<Phone, "country" | "callingCode">): string
   return phone.country ?? `+${phone.callingCode}`;
 }
 
+/** A number read and typed: `type` is undefined when the metadata cannot tell. */
+interface Read {
+  parsed: PhoneNumber;
+  type: NumberType | undefined;
+}
+
 /** A valid number without an extension, in the one form WhatsApp knows it by, or undefined. */
-function read(text: string, defaultCountry?: CountryCode): PhoneNumber | undefined {
+function read(text: string, defaultCountry?: CountryCode): Read | undefined {
   const parsed = parse(text, defaultCountry);
   if (parsed === undefined || parsed.ext) return undefined;
-  const valid = parsed.isValid();
-  return whatsAppForm(parsed, valid) ?? (valid ? parsed : undefined);
+  const typed = validity(parsed);
+  return (
+    whatsAppForm(parsed, typed.valid) ?? (typed.valid ? { parsed, type: typed.type } : undefined)
+  );
+}
+
+/**
+ * Whether a number is valid, and its type. A number of a known type is valid (libphonenumber's own
+ * validity check is that same type match when the country's metadata has types), so the patterns
+ * run once; the full check runs only for a number of no known type.
+ */
+function validity(parsed: PhoneNumber): { valid: boolean; type: NumberType | undefined } {
+  const type = parsed.getType();
+  return { valid: type !== undefined || parsed.isValid(), type };
 }
 
 function parse(text: string, defaultCountry?: CountryCode): PhoneNumber | undefined {
@@ -158,7 +177,7 @@ const BR_OLD_MOBILE = /^[1-9]{2}[6-9][0-9]{7}$/;
  *   with the 9 is the key whenever it is a valid mobile.
  * Returns the WhatsApp form when it differs from `parsed`, else undefined.
  */
-function whatsAppForm(parsed: PhoneNumber, valid: boolean): PhoneNumber | undefined {
+function whatsAppForm(parsed: PhoneNumber, valid: boolean): Read | undefined {
   const national = parsed.nationalNumber;
   if (parsed.countryCallingCode === "55") {
     if (valid || !BR_OLD_MOBILE.test(national)) return undefined;
@@ -173,9 +192,9 @@ function whatsAppForm(parsed: PhoneNumber, valid: boolean): PhoneNumber | undefi
   return undefined;
 }
 
-function mobile(text: string, defaultCountry?: CountryCode): PhoneNumber | undefined {
+function mobile(text: string, defaultCountry?: CountryCode): Read | undefined {
   const parsed = parse(text, defaultCountry);
-  return parsed?.isValid() && parsed.getType() === "MOBILE" ? parsed : undefined;
+  return parsed?.getType() === "MOBILE" ? { parsed, type: "MOBILE" } : undefined;
 }
 
 function invalid(): OtpError {

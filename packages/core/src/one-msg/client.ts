@@ -31,7 +31,10 @@ export interface OneMsgClientOptions {
   baseUrl?: string;
   /** Where the token travels: `Authorization: Bearer` or the `token` query parameter. @default "bearer" */
   auth?: "bearer" | "query";
-  /** A fetch implementation. @default globalThis.fetch */
+  /**
+   * A `fetch` to make the calls with (a proxy, a test double). @default Node's own HTTP client, which
+   * costs less CPU per call than the global `fetch`
+   */
   fetch?: typeof fetch;
   /** Time allowed for one call, answer included. @default 10000 */
   timeoutMs?: number;
@@ -101,7 +104,7 @@ export function createOneMsgClient(options: OneMsgClientOptions): OneMsgClient {
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 3) {
     throw new OtpError("CONFIG_INVALID", "`retry.attempts` must be 1, 2 or 3.");
   }
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = options.fetch;
   const random = options.random ?? Math.random;
 
   function url(path: string, query: Record<string, string> = {}): string {

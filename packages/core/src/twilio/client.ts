@@ -34,7 +34,7 @@ export interface TwilioClientOptions {
   apiSecret?: string;
   /** @default "https://api.twilio.com" */
   baseUrl?: string;
-  /** @default globalThis.fetch */
+  /** A `fetch` to make the calls with. @default Node's own HTTP client (see `oneMsg`) */
   fetch?: typeof fetch;
   /** Time allowed for one call, answer included. @default 10000 */
   timeoutMs?: number;
@@ -87,7 +87,7 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 3) {
     throw new OtpError("CONFIG_INVALID", "`retry.attempts` must be 1, 2 or 3.");
   }
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = options.fetch;
   const random = options.random ?? Math.random;
   const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
   const credentialSecrets = [password, authorization.slice(6)];

@@ -64,7 +64,7 @@ export interface VonageSmsOptions {
   verifyReceipts?: boolean | { maxAgeSeconds?: number };
   /** @default "https://rest.nexmo.com" */
   baseUrl?: string;
-  /** @default globalThis.fetch */
+  /** A `fetch` to make the calls with. @default Node's own HTTP client (see `oneMsg`) */
   fetch?: typeof fetch;
   /** Time allowed for one call, answer included. @default 10000 */
   timeoutMs?: number;
@@ -99,7 +99,7 @@ const MAY_ARRIVE = " The SMS may still arrive, and its code will work, so it was
  */
 export function vonageSms(options: VonageSmsOptions): VonageSmsChannel {
   const settings = readSettings(options);
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = options.fetch;
   const random = options.random ?? Math.random;
   const secrets = [settings.apiSecret, settings.signatureSecret].filter(
     (value): value is string => value !== undefined,
