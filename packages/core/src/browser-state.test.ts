@@ -7,6 +7,7 @@ import {
   stepUpRule,
   verifiedCookies,
 } from "./browser-state.js";
+import { isClientId, newClientId } from "./public.js";
 
 const SECRET = "browser-state-secret-0123456789abcdef";
 const T0 = Date.UTC(2026, 0, 1);
@@ -104,5 +105,16 @@ describe("the step-up rule", () => {
     expect(() => stepUpRule({ hasPhone: false })).toThrow(/needs `phone`/);
     expect(() => stepUpRule({ hasPhone: true, maxAgeSeconds: 0 })).toThrow(/maxAgeSeconds/);
     expect(() => stepUpRule({ hasPhone: true, purpose: "step up" })).toThrow(/purpose/);
+  });
+});
+
+describe("client ids", () => {
+  it("are 128 random bits each, never repeated across the random pool's refills", () => {
+    const ids = Array.from({ length: 2000 }, () => newClientId());
+    expect(ids.every(isClientId)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every byte value shows up: the ids are drawn from the random source, not a fixed pattern.
+    const bytes = new Set(ids.flatMap((id) => [...Buffer.from(id, "base64url")]));
+    expect(bytes.size).toBe(256);
   });
 });

@@ -83,7 +83,7 @@ export function otpRoutes<Req, Res>(
         ...(body.channel === undefined ? {} : { channel: body.channel as string }),
         ...ids.requester(request, response),
         ...(typeof idempotencyKey === "string" ? { idempotencyKey } : {}),
-        context: { body, headers: options.headers?.(request) ?? {} } satisfies HttpSendContext,
+        context: sendContext(body, () => options.headers?.(request) ?? {}),
       });
       return okAnswer(result);
     },
@@ -116,6 +116,21 @@ export function otpRoutes<Req, Res>(
       // whether it was read, or why it failed, is for the server.
       const { client } = ids.requester(request);
       return deliveryStatusAnswer(await otp.status(messageId, client ? { client } : {}));
+    },
+  };
+}
+
+/** `HttpSendContext` whose headers are copied out of the request only if a `beforeSend` reads them. */
+function sendContext(
+  body: Record<string, unknown>,
+  readHeaders: () => Readonly<Record<string, string | undefined>>,
+): HttpSendContext {
+  let headers: Readonly<Record<string, string | undefined>> | undefined;
+  return {
+    body,
+    get headers() {
+      headers ??= readHeaders();
+      return headers;
     },
   };
 }
