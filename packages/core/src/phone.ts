@@ -113,6 +113,17 @@ function parseNew(input: string, defaultCountry: CountryCode | undefined): Phone
   };
 }
 
+// E.164 as a send answers it: a plus, a calling code and a subscriber number, 15 digits at most.
+const E164 = /^\+[1-9][0-9]{6,14}$/;
+
+/**
+ * The digits of a number written in E.164 form (`+14155550101`), not validated: for looking up
+ * what is kept under a number that was validated when it was stored. Undefined for any other form.
+ */
+export function e164Digits(input: unknown): string | undefined {
+  return typeof input === "string" && E164.test(input) ? input.slice(1) : undefined;
+}
+
 /**
  * The country events and per-country limits name a phone by: its ISO region (`"US"`), or its
  * calling code with a plus (`"+870"`) for numbers of no region (satellite, international services).

@@ -12,6 +12,8 @@ export interface Engine {
   config: ResolvedOptions;
   store: Store;
   now: () => number;
+  /** Whether anyone listens to events (`onEvent`): when not, a flow may skip building them. */
+  observed: boolean;
   /** Hands an event to `onEvent`; an observer's failure never changes the outcome of a call. */
   emit(event: OtpEvent): void;
   /** Deletes a key, best effort: used where failing to forget must not fail the call. */
@@ -24,6 +26,7 @@ export function createEngine(config: ResolvedOptions): Engine {
     config,
     store,
     now,
+    observed: onEvent !== undefined,
     emit(event) {
       if (onEvent === undefined) return;
       try {

@@ -4,9 +4,9 @@
  */
 import { hashCode } from "../code.js";
 import type { VerifyFailureReason } from "../error-codes.js";
-import type { LimitName } from "../events.js";
+import type { LimitName, PhoneEventFields } from "../events.js";
 import type { VerifyInput, VerifyResult } from "../otp.js";
-import { parsePhone } from "../phone.js";
+import { e164Digits, type Phone, parsePhone } from "../phone.js";
 import type { AttemptResult, FailureBucket } from "../store/types.js";
 import { type Engine, guard, phoneEvent, retryAfterSeconds } from "./context.js";
 import { readClient, readCode, readGuesserIp, readObject, readPurpose } from "./input.js";
@@ -19,27 +19,47 @@ const SPARED_PER_DAY = 10;
 export async function verify(engine: Engine, input: VerifyInput): Promise<VerifyResult> {
   const { config, store } = engine;
   const request = readObject(input, "verify");
-  const phone = parsePhone(request.phone, config.defaultCountry);
-  const purpose = readPurpose(config, request.purpose);
-  const code = readCode(request.code, config.codeLength);
-  const ip = readGuesserIp(config, request.ip);
-  const client = readClient(config, request.client);
-  const nextClient =
-    request.nextClient === undefined ? client : readClient(config, request.nextClient);
+  // A phone in E.164 form (what a send answers with) is looked up as written, and read in full only
+  // when no record is kept under it: a code or a failure budget is only ever stored under a number
+  // that was read and validated, so finding one proves the number valid and in its one form.
+  const written = e164Digits(request.phone);
+  let phone = written === undefined ? parsePhone(request.phone, config.defaultCountry) : undefined;
+  const readPhone = (): Phone => {
+    phone ??= parsePhone(request.phone, config.defaultCountry);
+    return phone;
+  };
+  let purpose: string;
+  let code: string;
+  let ip: string | undefined;
+  let client: string | undefined;
+  let nextClient: string | undefined;
+  try {
+    purpose = readPurpose(config, request.purpose);
+    code = readCode(request.code, config.codeLength);
+    ip = readGuesserIp(config, request.ip);
+    client = readClient(config, request.client);
+    nextClient = request.nextClient === undefined ? client : readClient(config, request.nextClient);
+  } catch (error) {
+    // An invalid phone is told first, as when the phone is read first.
+    readPhone();
+    throw error;
+  }
   const at = engine.now();
-  const { digits } = phone;
-  const base = phoneEvent(engine, phone, purpose);
-  const failures = failureBuckets(engine, digits, ip, false);
-  const hash = hashCode(config.key, purpose, digits, code);
+  let digits = phone?.digits ?? (written as string);
+  const failures = (spare: boolean) => failureBuckets(engine, digits, ip, spare);
   let known: boolean | undefined;
+  let hashed = { digits: "", hash: "" };
   const attempt = async (key: string): Promise<AttemptResult> => {
+    if (hashed.digits !== digits)
+      hashed = { digits, hash: hashCode(config.key, purpose, digits, code) };
+    const { hash } = hashed;
     const judge = (spare: boolean) =>
       guard(() =>
         store.attempt({
           key,
           hash,
           now: at,
-          failures: failureBuckets(engine, digits, ip, spare).map((f) => f.bucket),
+          failures: failures(spare).map((f) => f.bucket),
         }),
       );
     const first = await judge(false);
@@ -49,7 +69,7 @@ export async function verify(engine: Engine, input: VerifyInput): Promise<Verify
     if (
       first.outcome !== "blocked" ||
       client === undefined ||
-      !failures.some((f) => f.bucket.key === first.key)
+      !failures(false).some((f) => f.bucket.key === first.key)
     ) {
       return first;
     }
@@ -65,16 +85,29 @@ export async function verify(engine: Engine, input: VerifyInput): Promise<Verify
     return second;
   };
   // A known client's code is bound to it; anyone else's is the phone's shared one.
-  let result =
-    client === undefined ? undefined : await attempt(challengeKey(purpose, digits, client));
-  if (result === undefined || result.outcome === "missing") {
-    result = await attempt(challengeKey(purpose, digits));
+  const judged = async (): Promise<AttemptResult> => {
+    const own =
+      client === undefined ? undefined : await attempt(challengeKey(purpose, digits, client));
+    return own === undefined || own.outcome === "missing"
+      ? attempt(challengeKey(purpose, digits))
+      : own;
+  };
+  let result = await judged();
+  // Nothing kept under the number as written (or only the address's budget spoke): read it in
+  // full, which refuses an invalid number, and look again under its one form if that differs.
+  if (phone === undefined && (result.outcome === "missing" || result.outcome === "blocked")) {
+    digits = readPhone().digits;
+    known = undefined;
+    if (digits !== written) result = await judged();
   }
+  const base = (): PhoneEventFields => phoneEvent(engine, readPhone(), purpose);
   const reject = (
     reason: VerifyFailureReason,
     extra: { attemptsLeft?: number; retryAfter?: number } = {},
   ) => {
-    engine.emit({ type: "rejected", at: new Date(at), ...base, reason, ...extra });
+    if (engine.observed) {
+      engine.emit({ type: "rejected", at: new Date(at), ...base(), reason, ...extra });
+    }
     return { ok: false as const, reason, ...extra };
   };
   switch (result.outcome) {
@@ -83,16 +116,19 @@ export async function verify(engine: Engine, input: VerifyInput): Promise<Verify
         // A failure to remember must not fail a sign-in that succeeded.
         await rememberClient(engine, digits, client, nextClient, at).catch(() => {});
       }
-      engine.emit({ type: "verified", at: new Date(at), ...base });
-      return { ok: true, phone: phone.e164, purpose };
+      if (engine.observed) engine.emit({ type: "verified", at: new Date(at), ...base() });
+      return { ok: true, phone: `+${digits}`, purpose };
     case "mismatch":
       return reject("INVALID_CODE", { attemptsLeft: result.attemptsLeft });
     case "locked":
       return reject("TOO_MANY_ATTEMPTS");
     case "blocked": {
       const retryAfter = retryAfterSeconds(result.retryAfterMs);
-      const limit = failures.find((f) => f.bucket.key === result.key)?.limit ?? "phone_failures";
-      engine.emit({ type: "limited", at: new Date(at), ...base, limit, retryAfter });
+      const limit =
+        failures(false).find((f) => f.bucket.key === result.key)?.limit ?? "phone_failures";
+      if (engine.observed) {
+        engine.emit({ type: "limited", at: new Date(at), ...base(), limit, retryAfter });
+      }
       return reject("TOO_MANY_ATTEMPTS", { retryAfter });
     }
     case "expired":
