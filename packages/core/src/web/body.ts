@@ -25,7 +25,7 @@ const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
  */
 export async function readJson(request: Request, limit: number): Promise<unknown> {
   const [media = "", ...params] = (request.headers.get("content-type") ?? "").split(";");
-  if (request.body === null || media.trim().toLowerCase() !== "application/json") {
+  if (media.trim().toLowerCase() !== "application/json") {
     throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
   }
   if (Number(request.headers.get("content-length") ?? 0) > limit) {
@@ -35,7 +35,7 @@ export async function readJson(request: Request, limit: number): Promise<unknown
   if (!acceptsBodyEncoding(request.headers.get("content-encoding"))) {
     throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
   }
-  const text = decoder.decode(await readAtMost(request.body, limit));
+  const text = decoder.decode(await readBody(request, limit));
   if (text.length === 0) return {};
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first !== "{" && first !== "[") throw new BodyError("INVALID_JSON");
@@ -74,14 +74,38 @@ export async function readWebhookBody(request: Request, limit: number): Promise<
   if (webhookBodyType(request.headers.get("content-type")) !== "form") {
     return readJson(request, limit);
   }
-  if (request.body === null || !acceptsBodyEncoding(request.headers.get("content-encoding"))) {
+  if (!acceptsBodyEncoding(request.headers.get("content-encoding"))) {
     throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
   }
   if (Number(request.headers.get("content-length") ?? 0) > limit) {
     throw new BodyError("PAYLOAD_TOO_LARGE");
   }
-  return formFields(new TextDecoder().decode(await readAtMost(request.body, limit)));
+  return formFields(new TextDecoder().decode(await readBody(request, limit)));
 }
+
+/**
+ * The body's bytes, at most `limit` of them. A body of declared length (already checked against the
+ * limit) is read whole, which servers bound by that length and which spares the platform building a
+ * stream (`@hono/node-server` reads it straight from Node's request); any other body is read as a
+ * stream and cut off at the limit. A request with no body at all is `UNSUPPORTED_MEDIA_TYPE`.
+ */
+async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  if (!DECLARED_LENGTH.test(request.headers.get("content-length") ?? "")) {
+    if (request.body === null) throw new BodyError("UNSUPPORTED_MEDIA_TYPE");
+    return readAtMost(request.body, limit);
+  }
+  const bytes = new Uint8Array(
+    await request.arrayBuffer().catch(() => {
+      // The client went away mid-body: body-parser's `request.aborted`.
+      throw new BodyError("INVALID_BODY");
+    }),
+  );
+  // More bytes than declared (a platform that does not hold a body to its length): still refused.
+  if (bytes.byteLength > limit) throw new BodyError("PAYLOAD_TOO_LARGE");
+  return bytes;
+}
+
+const DECLARED_LENGTH = /^[0-9]{1,10}$/;
 
 /** The stream's bytes, or `PAYLOAD_TOO_LARGE` as soon as they pass `limit` (the rest is never read). */
 async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {

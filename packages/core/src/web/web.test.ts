@@ -90,6 +90,20 @@ describe("otpHandler, called directly", () => {
     expect(channel.messages).toHaveLength(0);
   });
 
+  it("refuses a body longer than its declared length, read whole or not", async () => {
+    const { handler, channel } = setup();
+    const res = await handler(
+      new Request("http://localhost/otp/send", {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": "40" },
+        body: JSON.stringify({ phone: "+14155550101", padding: " ".repeat(4000) }),
+      }),
+    );
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as Json).error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(channel.messages).toHaveLength(0);
+  });
+
   it("refuses by content-length before reading a byte", async () => {
     const { handler } = setup();
     let pulled = 0;
