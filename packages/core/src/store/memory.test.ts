@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it, vi } from "vitest";
+import { DELIVERY_STATUSES } from "../delivery-status.js";
 import { type MemoryStore, memoryStore } from "./memory.js";
 import * as rules from "./rules.js";
 import { EXPIRED_GRACE_MS } from "./rules.js";
@@ -77,6 +78,42 @@ describe("memoryStore", () => {
     expect(store.sweep(T0 + 300_000 + EXPIRED_GRACE_MS)).toBe(10_000);
     expect(store.sweep(T0 + 3_600_000)).toBe(10_000);
     expect(store.size).toBe(0);
+    store.close();
+  });
+
+  it("keeps codes and delivery records exactly, whatever their hashes and times hold", async () => {
+    const store = memoryStore();
+    // Packed as one string each: hashes with the separator in them, times that are not whole
+    // milliseconds or are before 1970, every delivery status, and records with more fields.
+    for (const [i, at] of [T0, T0 + 0.5, -1_000, 0, Number.MAX_SAFE_INTEGER - 1].entries()) {
+      const challenge = { hash: `h:${i}:x:`, expiresAt: at + 60_000, attempts: 0, maxAttempts: 3 };
+      await store.putChallenge(`c${i}`, challenge, at);
+      expect(await store.attempt({ key: `c${i}`, hash: "other", now: at })).toEqual({
+        outcome: "mismatch",
+        attemptsLeft: 2,
+      });
+      expect(await store.attempt({ key: `c${i}`, hash: challenge.hash, now: at })).toEqual({
+        outcome: "match",
+      });
+      for (const [j, status] of DELIVERY_STATUSES.entries()) {
+        const record = { status, updatedAt: at, expiresAt: at + 300_000 };
+        await store.putDelivery(`m${i}.${j}`, record, 3_600_000);
+        expect(await store.getDelivery(`m${i}.${j}`, at)).toEqual(record);
+      }
+      const full = { status: "accepted" as const, updatedAt: at, sender: "s:1", phone: "1415" };
+      await store.putDelivery(`f${i}`, full, 60_000);
+      expect(await store.getDelivery(`f${i}`, at)).toEqual(full);
+      expect(
+        await store.advanceDelivery(
+          { messageId: `m${i}.0`, status: "failed", error: "e:1" },
+          at + 1,
+        ),
+      ).toEqual({
+        changed: true,
+        record: { status: "failed", updatedAt: at + 1, expiresAt: at + 300_000, error: "e:1" },
+      });
+      expect(await store.getDelivery(`m${i}.1`, at + 3_600_000)).toBeNull();
+    }
     store.close();
   });
 

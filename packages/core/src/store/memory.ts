@@ -4,6 +4,7 @@
  * rather than evict, and the sliced sweeps that keep expiry cheap.
  */
 import { constantTimeEqual } from "../code.js";
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../delivery-status.js";
 import {
   bucketState,
   type Counter,
@@ -69,6 +70,9 @@ interface Expiring<T> {
   expiresAt: number;
 }
 
+/** A delivery record as kept: its own expiry (`until`) inside it, one object per message. */
+type StoredDelivery = DeliveryRecord & { until: number };
+
 /**
  * The store for a single process: plain maps, where each call runs to completion without awaiting
  * anything, which makes every operation atomic. Expired entries are swept on a timer (a code
@@ -84,10 +88,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const guessReserve = Math.ceil(maxEntries / 10);
   const clock = options.now ?? Date.now;
 
-  const challenges = new Map<string, ChallengeRecord>();
+  // Codes and delivery records are what a store holds one of per pending code, so they are packed
+  // (see `packChallenge`, `packDelivery`): one short string each instead of an object, its boxed
+  // timestamps and its hash string.
+  const challenges = new Map<string, string>();
   const counters = new Map<string, StoredCounter>();
-  // Delivery records carry their own expiry (`until`), one object per message rather than two.
-  const deliveries = new Map<string, DeliveryRecord & { until: number }>();
+  const deliveries = new Map<string, string | StoredDelivery>();
   const values = new Map<string, Expiring<string>>();
 
   const size = () => challenges.size + counters.size + deliveries.size + values.size;
@@ -99,9 +105,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     expired: (entry: unknown, now: number) => expiry(entry as T) <= now,
   });
   const kinds = [
-    kind(challenges, challengeKeptUntil),
+    kind(challenges, (c) => challengeKeptUntil(unpackChallenge(c))),
     kind(counters, (c) => c.expiresAt),
-    kind(deliveries, (d) => d.until),
+    kind(deliveries, deliveryUntil),
     kind(values, (v) => v.expiresAt),
   ];
 
@@ -210,14 +216,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return entry.value;
   }
 
-  function liveDelivery(messageId: string, now: number) {
+  function liveDelivery(messageId: string, now: number): StoredDelivery | undefined {
     const stored = deliveries.get(messageId);
     if (stored === undefined) return undefined;
-    if (stored.until <= now) {
+    const record = unpackDelivery(stored);
+    if (record.until <= now) {
       deliveries.delete(messageId);
       return undefined;
     }
-    return stored;
+    return record;
   }
 
   function put<T>(
@@ -244,21 +251,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async putChallenge(key, challenge, now, ifHash) {
-      if (!mayReplace(challenges.get(key), ifHash, now)) return false;
-      if (!challenges.has(key)) reserveRoom(now);
+      const current = challenges.get(key);
+      if (!mayReplace(current === undefined ? undefined : unpackChallenge(current), ifHash, now)) {
+        return false;
+      }
+      if (current === undefined) reserveRoom(now);
       // Delete first so the map's order stays close to expiry order.
       challenges.delete(key);
-      challenges.set(key, {
-        hash: challenge.hash,
-        expiresAt: challenge.expiresAt,
-        attempts: challenge.attempts,
-        maxAttempts: challenge.maxAttempts,
-      });
+      challenges.set(key, packChallenge(challenge));
       return true;
     },
 
     async attempt({ key, hash, now, failures = [] }: AttemptInput): Promise<AttemptResult> {
-      const challenge = challenges.get(key);
+      const stored = challenges.get(key);
+      const challenge = stored === undefined ? undefined : unpackChallenge(stored);
       const { result, effect } = judgeAttempt({
         challenge,
         budgets: counts(failures, now),
@@ -273,7 +279,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       reserveRoom(now, newCounters(counted), maxEntries + guessReserve);
       if (effect === "consume" || effect === "forget") challenges.delete(key);
       else if (effect === "count" && challenge !== undefined) {
-        challenge.attempts += 1;
+        challenges.set(key, packChallenge({ ...challenge, attempts: challenge.attempts + 1 }));
         for (const bucket of counted) hit(bucket, now);
       }
       return result;
@@ -288,24 +294,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async putDelivery(messageId, record, ttlMs) {
       if (!deliveries.has(messageId)) reserveRoom(record.updatedAt);
-      // Built field by field: a compact object of fixed shape (a spread copy takes more room).
-      const stored: DeliveryRecord & { until: number } = {
-        status: record.status,
-        updatedAt: record.updatedAt,
-        until: record.updatedAt + ttlMs,
-      };
-      if (record.sentAt !== undefined) stored.sentAt = record.sentAt;
-      if (record.expiresAt !== undefined) stored.expiresAt = record.expiresAt;
-      if (record.error !== undefined) stored.error = record.error;
-      if (record.phone !== undefined) stored.phone = record.phone;
-      if (record.purpose !== undefined) stored.purpose = record.purpose;
-      if (record.hash !== undefined) stored.hash = record.hash;
-      if (record.fallback !== undefined) stored.fallback = record.fallback;
-      if (record.ip !== undefined) stored.ip = record.ip;
-      if (record.client !== undefined) stored.client = record.client;
-      if (record.sender !== undefined) stored.sender = record.sender;
-      if (record.locale !== undefined) stored.locale = record.locale;
-      deliveries.set(messageId, stored);
+      deliveries.set(messageId, packDelivery({ ...record, until: record.updatedAt + ttlMs }));
     },
 
     async advanceDelivery(update, now) {
@@ -316,6 +305,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       record.status = update.status;
       record.updatedAt = now;
       if (update.error !== undefined) record.error = update.error;
+      deliveries.set(update.messageId, packDelivery(record));
       return { changed: true, record: withoutExpiry(record) };
     },
 
@@ -349,9 +339,67 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 const SWEEP_SLICE = 5000;
 const EVICT_ON_WRITE = 250;
 
-function withoutExpiry({
-  until: _until,
-  ...record
-}: DeliveryRecord & { until: number }): DeliveryRecord {
+function withoutExpiry({ until: _until, ...record }: StoredDelivery): DeliveryRecord {
   return record;
+}
+
+// A timestamp in a packed record: base 36 for the whole milliseconds every clock gives (8
+// characters for today's epoch), and any other number as written after a `~`.
+const packTime = (at: number): string =>
+  Number.isSafeInteger(at) ? at.toString(36) : `~${String(at)}`;
+const unpackTime = (text: string): number =>
+  text.startsWith("~") ? Number(text.slice(1)) : Number.parseInt(text, 36);
+
+/** A challenge as one string, `expiresAt:attempts:maxAttempts:hash` (the hash last, whatever it holds). */
+function packChallenge(challenge: ChallengeRecord): string {
+  const { expiresAt, attempts, maxAttempts, hash } = challenge;
+  // Joined, not concatenated: `join` makes one flat string, where `+` would keep a tree of parts.
+  return [packTime(expiresAt), attempts, maxAttempts, hash].join(":");
+}
+
+function unpackChallenge(packed: string): ChallengeRecord {
+  const first = packed.indexOf(":");
+  const second = packed.indexOf(":", first + 1);
+  const third = packed.indexOf(":", second + 1);
+  return {
+    hash: packed.slice(third + 1),
+    expiresAt: unpackTime(packed.slice(0, first)),
+    attempts: Number(packed.slice(first + 1, second)),
+    maxAttempts: Number(packed.slice(second + 1, third)),
+  };
+}
+
+/**
+ * A delivery record as one string when it holds only what every message has (its status, times and
+ * code expiry): `<status index><until>:<updatedAt>:<expiresAt>`; any other record stays an object.
+ */
+function packDelivery(record: StoredDelivery): string | StoredDelivery {
+  for (const [field, value] of Object.entries(record)) {
+    if (value !== undefined && !PACKED_FIELDS.has(field)) return { ...record };
+  }
+  const status = DELIVERY_STATUSES.indexOf(record.status);
+  const expires = record.expiresAt === undefined ? "" : packTime(record.expiresAt);
+  return [`${status}${packTime(record.until)}`, packTime(record.updatedAt), expires].join(":");
+}
+
+const PACKED_FIELDS: ReadonlySet<string> = new Set(["status", "updatedAt", "until", "expiresAt"]);
+
+function unpackDelivery(stored: string | StoredDelivery): StoredDelivery {
+  if (typeof stored !== "string") return { ...stored };
+  const first = stored.indexOf(":");
+  const second = stored.indexOf(":", first + 1);
+  const record: StoredDelivery = {
+    status: DELIVERY_STATUSES[Number(stored[0])] as DeliveryStatus,
+    updatedAt: unpackTime(stored.slice(first + 1, second)),
+    until: unpackTime(stored.slice(1, first)),
+  };
+  if (second + 1 < stored.length) record.expiresAt = unpackTime(stored.slice(second + 1));
+  return record;
+}
+
+/** Until when a delivery record is kept, without unpacking the rest of it. */
+function deliveryUntil(stored: string | StoredDelivery): number {
+  return typeof stored === "string"
+    ? unpackTime(stored.slice(1, stored.indexOf(":")))
+    : stored.until;
 }
