@@ -187,9 +187,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return { count, freeAt };
   }
 
-  /** Counts a hit (unless `peek`) and tells what is left. */
-  function hit(bucket: Bucket, now: number): BucketState {
-    if (!bucket.peek) {
+  /** Counts a hit (unless `peek`, or `count` says otherwise) and tells what is left. */
+  function hit(bucket: Bucket, now: number, count = !bucket.peek): BucketState {
+    if (count) {
       const counter = withHit(counters.get(bucket.key)?.counter, bucket, now);
       counters.set(bucket.key, { counter, expiresAt: counterExpiresAt(counter, bucket) });
     }
@@ -198,12 +198,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   /** Each bucket with its count before the call. */
   function counts<B extends Bucket>(buckets: readonly B[], now: number) {
-    return buckets.map((bucket) => ({ bucket, ...state(bucket, now) }));
+    return buckets.map((bucket) => {
+      const { count, freeAt } = state(bucket, now);
+      return { bucket, count, freeAt };
+    });
   }
 
-  /** New counters that counting in these buckets would create. */
-  function newCounters(buckets: readonly Bucket[]): number {
-    return buckets.filter((b) => !b.peek && !counters.has(b.key)).length;
+  /** New counters that counting in these buckets would create (`peek` ones too, with `all`). */
+  function newCounters(buckets: readonly Bucket[], all = false): number {
+    let count = 0;
+    for (const bucket of buckets) if ((all || !bucket.peek) && !counters.has(bucket.key)) count++;
+    return count;
   }
 
   function live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | undefined {
@@ -275,12 +280,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // Room to count a miss is made before any other answer is given: a guess that could not be
       // counted is refused whatever it is, and whether a code is pending at all, or a full store
       // would judge wrong guesses for free, or tell pending codes from missing ones.
-      const counted = failures.map((bucket) => ({ ...bucket, peek: false }));
-      reserveRoom(now, newCounters(counted), maxEntries + guessReserve);
+      // A miss counts in every failure budget, `peek` or not.
+      reserveRoom(now, newCounters(failures, true), maxEntries + guessReserve);
       if (effect === "consume" || effect === "forget") challenges.delete(key);
       else if (effect === "count" && challenge !== undefined) {
         challenges.set(key, packChallenge({ ...challenge, attempts: challenge.attempts + 1 }));
-        for (const bucket of counted) hit(bucket, now);
+        for (const bucket of failures) hit(bucket, now, true);
       }
       return result;
     },
