@@ -61,9 +61,14 @@ export function sendContext(ctx: {
   request?: Request | undefined;
   headers?: Headers | undefined;
 }): HttpSendContext {
-  const headers = ctx.request?.headers ?? ctx.headers;
+  const source = ctx.request?.headers ?? ctx.headers;
+  let headers: HttpSendContext["headers"] | undefined;
   return {
     body: ctx.body as HttpSendContext["body"],
-    headers: headers === undefined ? {} : Object.fromEntries(headers),
+    // Copied out of the request only if a `beforeSend` reads them.
+    get headers() {
+      headers ??= source === undefined ? {} : Object.fromEntries(source);
+      return headers;
+    },
   };
 }
