@@ -45,6 +45,18 @@ export async function browserOf(ctx: RequestContext, create: boolean): Promise<s
   return create ? giveBrowserId(ctx) : undefined;
 }
 
+/**
+ * The browser's id for a send, as `SendInput` takes it: a browser without one gets one now, marked
+ * new (`clientIsNew`), so the core does not look up whether the phone knows it.
+ */
+export async function sendingBrowser(
+  ctx: RequestContext,
+): Promise<{ client?: string; clientIsNew?: true }> {
+  const known = await browserOf(ctx, false);
+  if (known !== undefined) return { client: known };
+  return { client: await giveBrowserId(ctx), clientIsNew: true };
+}
+
 /** Sets a new browser id (or `id`) in the cookie and returns it. */
 export async function giveBrowserId(ctx: RequestContext, id = newClientId()): Promise<string> {
   const cookie = browserCookie(ctx);

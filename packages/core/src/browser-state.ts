@@ -94,6 +94,8 @@ export function clientCookie(name: string, secure: boolean) {
 export interface Requester {
   ip: string | null;
   client?: string;
+  /** Set when the browser had no id and this request gave it `client` (see `SendInput.clientIsNew`). */
+  clientIsNew?: true;
 }
 
 /** How an adapter reads and writes cookies on its framework's request and response. */
@@ -142,6 +144,7 @@ export function clientIds<Req, Res>(
       if (client === undefined && response !== undefined) {
         client = newClientId();
         set(request, response, client);
+        return { ip, client, clientIsNew: true };
       }
       return client === undefined ? { ip } : { ip, client };
     },

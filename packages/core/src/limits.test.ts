@@ -267,6 +267,32 @@ describe("known clients under attack from their own network", () => {
     expect((await t.otp.verify({ ...owner, code: t.code(PHONE_US) })).ok).toBe(true);
   });
 
+  it("are not looked up for a client made for the very request, and only a boolean says so", async () => {
+    const t = setup();
+    const reads: string[] = [];
+    const get = t.store.get.bind(t.store);
+    t.store.get = (key, now) => {
+      reads.push(key);
+      return get(key, now);
+    };
+    await t.otp.send({ phone: PHONE_US, client: "new-browser", clientIsNew: true });
+    expect(reads.filter((key) => key.startsWith("known:"))).toEqual([]);
+    expect(
+      (await t.otp.verify({ phone: PHONE_US, client: "new-browser", code: t.code(PHONE_US) })).ok,
+    ).toBe(true);
+    // Known now: its next send is looked up and bound to it, outside the phone's cooldown.
+    reads.length = 0;
+    await t.otp.send({ phone: PHONE_US, client: "new-browser" });
+    expect(reads.filter((key) => key.startsWith("known:"))).toHaveLength(1);
+    // Told new by mistake, a known client is treated as a stranger: the phone's shared cooldown.
+    expect(
+      await refusal(t.otp.send({ phone: PHONE_US, client: "new-browser", clientIsNew: true })),
+    ).toMatchObject({ details: { limit: "phone_cooldown" } });
+    await expect(
+      t.otp.send({ phone: PHONE_US_2, client: "x", clientIsNew: "yes" as unknown as boolean }),
+    ).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "clientIsNew" } });
+  });
+
   it("never make a client id planted before sign-in known: the adapter's next id is", async () => {
     const t = setup();
     const planted = { phone: PHONE_US, client: "planted-by-attacker" };

@@ -40,6 +40,12 @@ export interface SendInput {
    */
   client?: string;
   /**
+   * True when `client` was made for this very request (the browser had none, and the adapter just
+   * gave it one): such a client cannot be known to the phone yet, so the store is not asked. The
+   * HTTP adapters set it; leave it out otherwise.
+   */
+  clientIsNew?: boolean;
+  /**
    * The user's language (`pt-BR`): channels pick the template or text that fits it best (`pt_BR`,
    * then `pt`), else their default.
    */

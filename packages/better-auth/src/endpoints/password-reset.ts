@@ -14,7 +14,7 @@ import * as z from "zod";
 import { apiError, core } from "../api-error.js";
 import { type Engine, verifyCode } from "../engine.js";
 import { PURPOSES } from "../options.js";
-import { browserOf, clientAddress, sendContext } from "../requester.js";
+import { clientAddress, sendContext, sendingBrowser } from "../requester.js";
 import { findUserByPhone } from "./users.js";
 
 const requestFields = {
@@ -52,7 +52,7 @@ export function requestPasswordResetEndpoint(engine: Engine) {
     async (ctx) => {
       const { phoneNumber: typed, locale, channel } = ctx.body;
       const ip = clientAddress(ctx);
-      const client = await browserOf(ctx, true);
+      const browser = await sendingBrowser(ctx);
       const phone = await core(() => parsePhone(typed, options.defaultCountry));
       const user = await findUserByPhone(ctx, phone.e164);
       const input: SendInput = {
@@ -61,7 +61,7 @@ export function requestPasswordResetEndpoint(engine: Engine) {
         ...requestLocale(locale, (ctx.request?.headers ?? ctx.headers)?.get("accept-language")),
         ...(channel === undefined ? {} : { channel }),
         ip,
-        ...(client === undefined ? {} : { client }),
+        ...browser,
         context: sendContext(ctx),
       };
       const startedAt = performance.now();

@@ -4,7 +4,7 @@ import * as z from "zod";
 import { core } from "../api-error.js";
 import type { Engine } from "../engine.js";
 import { PURPOSES } from "../options.js";
-import { browserOf, clientAddress, sendContext } from "../requester.js";
+import { clientAddress, sendContext, sendingBrowser } from "../requester.js";
 
 const sendFields = {
   phoneNumber: z.string().max(64),
@@ -35,7 +35,7 @@ export function sendEndpoint(engine: Engine) {
           "whatsapp-otp: better-auth could not read a client's address, so per-IP send limits cannot tell clients apart (limits.sendsPerIp.unknownIp decides: refused by default). Set advanced.ipAddress (ipAddressHeaders, trustedProxies) for your proxy; see the @waotp/better-auth README.",
         );
       }
-      const client = await browserOf(ctx, true);
+      const browser = await sendingBrowser(ctx);
       const headers = ctx.request?.headers ?? ctx.headers;
       const startedAt = performance.now();
       const sent = await core(() =>
@@ -45,7 +45,7 @@ export function sendEndpoint(engine: Engine) {
           ...requestLocale(ctx.body.locale, headers?.get("accept-language")),
           ...(ctx.body.channel === undefined ? {} : { channel: ctx.body.channel }),
           ip,
-          ...(client === undefined ? {} : { client }),
+          ...browser,
           context: sendContext(ctx),
         }),
       );

@@ -69,9 +69,10 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
     refused(error);
   }
   const client = readClient(config, request.client);
+  const clientIsNew = readFlag(request.clientIsNew, "clientIsNew", false);
   const locale = readLocale(request.locale);
   const via = readVia(config, request.channel);
-  const deliver = readDeliver(request.deliver);
+  const deliver = readFlag(request.deliver, "deliver", true);
   const started = engine.now();
 
   let idempotency: string | undefined;
@@ -110,7 +111,11 @@ export async function send(engine: Engine, input: SendInput): Promise<SendResult
       test: isTestNumber(engine, phone),
       context: request.context,
     }).catch(refused);
-    result = await sendNow(engine, { phone, purpose, ip, client, locale, via, deliver }, started);
+    result = await sendNow(
+      engine,
+      { phone, purpose, ip, client, clientIsNew, locale, via, deliver },
+      started,
+    );
   } catch (error) {
     if (idempotency !== undefined) await engine.forget(idempotency);
     throw error;
@@ -131,6 +136,8 @@ interface SendRequest {
   purpose: string;
   ip: string | undefined;
   client: string | undefined;
+  /** The client was made for this request, so it cannot be known to the phone. */
+  clientIsNew: boolean;
   locale: string | undefined;
   via: "channel" | "fallback";
   /** False: the code is stored and the limits counted, but nothing is sent (`SendInput.deliver`). */
@@ -153,7 +160,9 @@ async function sendNow(engine: Engine, request: SendRequest, started: number): P
   // shared cooldown and window: strangers can neither replace it, nor guess at it, nor keep the
   // owner from getting one. Any other client shares the phone's (and its codes).
   const bound =
-    client !== undefined && (await isKnownClient(engine, phone.digits, client, started))
+    client !== undefined &&
+    !request.clientIsNew &&
+    (await isKnownClient(engine, phone.digits, client, started))
       ? client
       : undefined;
   const plan = sendBuckets(config, phone, ip, bound, via);
@@ -235,12 +244,12 @@ function refuseUnlessTaken(taken: Awaited<ReturnType<typeof takeSends>>): { rese
   });
 }
 
-/** A send's `deliver`: true unless it is `false`; anything but a boolean is `INVALID_INPUT`. */
-function readDeliver(value: unknown): boolean {
-  if (value === undefined || value === true) return true;
-  if (value === false) return false;
-  throw new OtpError("INVALID_INPUT", "`deliver` must be true or false.", {
-    details: { field: "deliver" },
+/** A send's boolean option (`deliver`, `clientIsNew`): `fallback` when left out; anything but a boolean is `INVALID_INPUT`. */
+function readFlag(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || value === false) return value;
+  throw new OtpError("INVALID_INPUT", `\`${field}\` must be true or false.`, {
+    details: { field },
   });
 }
 
