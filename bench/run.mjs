@@ -52,7 +52,7 @@ const GROUPS = {
   },
   memory: {
     waotp:
-      "heap per pending code in the memory store at 100k and 1M codes (after `gc()`), then after expiry and a sweep",
+      "memory per pending code in the memory store (JS heap and array buffers, after `gc()`) at 100k and 1M codes, then after expiry and a sweep",
   },
   "redis-memory": {
     waotp:
@@ -275,7 +275,7 @@ try {
   }
   if (memory.length > 0) {
     console.log(
-      "\n| pending codes (memory store) | heap per code | heap left after expiry and sweep | target |",
+      "\n| pending codes (memory store) | memory per code (heap + array buffers) | left after expiry and sweep | target |",
     );
     console.log("| ---: | ---: | ---: | ---: |");
   }

@@ -1,10 +1,12 @@
+import { createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { describe, expect, it, vi } from "vitest";
-import { DELIVERY_STATUSES } from "../delivery-status.js";
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../delivery-status.js";
 import { type MemoryStore, memoryStore } from "./memory.js";
 import * as rules from "./rules.js";
 import { EXPIRED_GRACE_MS } from "./rules.js";
 import { describeStore, firstFailingCheck, type StoreHarness } from "./store-suite.js";
+import type { DeliveryRecord, Store } from "./types.js";
 
 /** A small memory store from `create`, with what the suite needs to fill and sweep it. */
 const memoryHarness = (create: typeof memoryStore) => (): StoreHarness => {
@@ -19,7 +21,33 @@ const memoryHarness = (create: typeof memoryStore) => (): StoreHarness => {
   };
 };
 
+/** A keyed hash as `hashCode` spells one (43 base64url characters) for a name like "h-right". */
+const keyed = (name: string) => createHmac("sha256", "store-test").update(name).digest("base64url");
+
+/**
+ * The same store with every code's hash spelled as a keyed hash. The suite's short hashes are kept
+ * as records; keyed hashes, the ones the core stores, go in the compact rows, so the suite runs
+ * against both.
+ */
+const withKeyedHashes = (harness: () => StoreHarness) => (): StoreHarness => {
+  const inner = harness();
+  const { store } = inner;
+  const wrapped: Store = {
+    ...store,
+    putChallenge: (key, challenge, now, ifHash) =>
+      store.putChallenge(
+        key,
+        { ...challenge, hash: keyed(challenge.hash) },
+        now,
+        ifHash === undefined ? undefined : keyed(ifHash),
+      ),
+    attempt: (input) => store.attempt({ ...input, hash: keyed(input.hash) }),
+  };
+  return { ...inner, store: wrapped };
+};
+
 describeStore("memory", memoryHarness(memoryStore));
+describeStore("memory, codes as keyed hashes", withKeyedHashes(memoryHarness(memoryStore)));
 
 /**
  * Fills a memory store to the brim: sends' room first, then the reserve kept for guesses. Bounded:
@@ -256,6 +284,221 @@ describe("memoryStore", () => {
   });
 });
 
+describe("memoryStore's compact codes and deliveries", () => {
+  const T0 = 1_700_000_000_000;
+  const code = (
+    hash: string,
+    overrides: Partial<{ expiresAt: number; maxAttempts: number }> = {},
+  ) => ({
+    hash,
+    expiresAt: T0 + 300_000,
+    attempts: 0,
+    maxAttempts: 10,
+    ...overrides,
+  });
+  const outcome = (store: Store, key: string, hash: string, now = T0) =>
+    store
+      .attempt({ key, hash, now })
+      .then((r) => (r.outcome === "mismatch" ? r.attemptsLeft : r.outcome));
+
+  /** A keyed hash that has both `-` and `_`, the characters only base64url spells with. */
+  const right = (() => {
+    for (let i = 0; ; i++) {
+      const hash = keyed(`code ${i}`);
+      if (hash.includes("-") && hash.includes("_")) return hash;
+    }
+  })();
+  const DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  /** `right` with its last character's two unused bits set: the same bytes to a lenient decoder. */
+  const sameBytes = right.slice(0, -1) + DIGITS[DIGITS.indexOf(right.at(-1) as string) | 3];
+
+  it("matches a keyed hash only as spelled, never another spelling of its bytes", async () => {
+    const store = memoryStore();
+    await store.putChallenge("c", code(right), T0);
+    const spellings = [
+      sameBytes,
+      right.replaceAll("-", "+").replaceAll("_", "/"),
+      `${right}=`,
+      ` ${right}`,
+      right.slice(0, -1),
+      right.toUpperCase(),
+    ];
+    const left = [];
+    for (const spelling of spellings) left.push(await outcome(store, "c", spelling));
+    expect(left).toEqual([9, 8, 7, 6, 5, 4]);
+    expect(await outcome(store, "c", right)).toBe("match");
+    // Kept as spelled when it is not how keyed hashes are spelled: the canonical one is not it.
+    await store.putChallenge("d", code(sameBytes), T0);
+    expect(await outcome(store, "d", right)).toBe(9);
+    expect(await outcome(store, "d", sameBytes)).toBe("match");
+    store.close();
+  });
+
+  it("keeps a keyed code's expiry exactly, whatever time it holds", async () => {
+    const store = memoryStore();
+    const times: [number, number][] = [
+      [T0 + 0.5, T0 + 0.75],
+      [-1_000, -999.5],
+      [0, 0.25],
+      [Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER + 1],
+    ];
+    for (const [i, [at, expiresAt]] of times.entries()) {
+      await store.putChallenge(`c${i}`, code(keyed(`c${i}`), { expiresAt }), at);
+      expect(await outcome(store, `c${i}`, keyed("x"), at)).toBe(9);
+      expect(await outcome(store, `c${i}`, keyed(`c${i}`), expiresAt)).toBe("expired");
+    }
+    store.close();
+  });
+
+  it("replaces a code held as keyed-hash bytes only when asked for its exact spelling", async () => {
+    const store = memoryStore();
+    await store.putChallenge("c", code(right), T0);
+    expect(await store.putChallenge("c", code(keyed("next")), T0, sameBytes)).toBe(false);
+    expect(await store.putChallenge("c", code(keyed("next")), T0, right)).toBe(true);
+    expect(await outcome(store, "c", keyed("next"))).toBe("match");
+    store.close();
+  });
+
+  it("keeps its own copy of a keyed code, and each code's count apart when rows are reused", async () => {
+    const store = memoryStore();
+    const record = code(keyed("a"), { maxAttempts: 2 });
+    await store.putChallenge("a", record, T0);
+    record.maxAttempts = 100;
+    record.attempts = 50;
+    await store.putChallenge("b", code(keyed("b"), { maxAttempts: 7 }), T0);
+    expect(await outcome(store, "a", keyed("x"))).toBe(1);
+    expect(await outcome(store, "b", keyed("b"))).toBe("match");
+    // "c" takes the row "b" left: none of b's state, nor a's, carries over.
+    await store.putChallenge("c", code(keyed("c"), { maxAttempts: 5 }), T0);
+    expect(await outcome(store, "c", keyed("b"))).toBe(4);
+    expect(await outcome(store, "a", keyed("x"))).toBe(0);
+    expect(await outcome(store, "a", keyed("a"))).toBe("locked");
+    expect(await outcome(store, "c", keyed("c"))).toBe("match");
+    store.close();
+  });
+
+  it("counts guesses up to the largest limit a row holds, and past it in a record", async () => {
+    const store = memoryStore();
+    for (const maxAttempts of [255, 300]) {
+      const key = `max${maxAttempts}`;
+      await store.putChallenge(key, code(keyed(key), { maxAttempts }), T0);
+      let last: number | string = maxAttempts;
+      for (let i = 0; i < maxAttempts; i++) last = await outcome(store, key, keyed("wrong"));
+      expect(last).toBe(0);
+      expect(await outcome(store, key, keyed(key))).toBe("locked");
+    }
+    store.close();
+  });
+
+  it("keeps a delivery's fields as they were last put, and a status it does not know as given", async () => {
+    const store = memoryStore();
+    const full: DeliveryRecord = {
+      status: "accepted",
+      updatedAt: T0,
+      sentAt: T0 - 5,
+      expiresAt: T0 + 300_000,
+      fallback: false,
+      phone: "14155550101",
+      sender: "tag",
+    };
+    await store.putDelivery("m", full, 60_000);
+    expect(await store.getDelivery("m", T0)).toEqual(full);
+    await store.putDelivery("m", { status: "sent", updatedAt: T0 + 1 }, 60_000);
+    expect(await store.getDelivery("m", T0 + 1)).toEqual({ status: "sent", updatedAt: T0 + 1 });
+    expect(
+      await store.advanceDelivery({ messageId: "m", status: "failed", error: "gone" }, T0 + 2),
+    ).toEqual({
+      changed: true,
+      record: { status: "failed", updatedAt: T0 + 2, error: "gone" },
+    });
+    const odd = { status: "queued" as DeliveryStatus, updatedAt: T0, fallback: true };
+    await store.putDelivery("q", odd, 60_000);
+    expect(await store.getDelivery("q", T0)).toEqual(odd);
+    expect(await store.advanceDelivery({ messageId: "q", status: "delivered" }, T0 + 1)).toEqual({
+      changed: false,
+      record: odd,
+    });
+    expect(store.size).toBe(2);
+    store.close();
+  });
+
+  it("keeps each counter's kind apart when rows are reused", async () => {
+    const store = memoryStore();
+    const big = { key: "big", limit: 2000, windowMs: 1000 };
+    const small = { key: "small", limit: 2, windowMs: 10_000 };
+    expect(await store.take([big], T0)).toEqual({
+      ok: true,
+      buckets: [{ remaining: 1999, resetAt: T0 + 1000 }],
+    });
+    expect(store.sweep(T0 + 1000)).toBe(1);
+    // "small" takes the row "big" left: a log of hits now, not a count in a window.
+    expect((await store.take([small], T0 + 1000)).ok).toBe(true);
+    expect(await store.take([small], T0 + 1001)).toEqual({
+      ok: true,
+      buckets: [{ remaining: 0, resetAt: T0 + 11_000 }],
+    });
+    expect(await store.take([small], T0 + 1002)).toEqual({
+      ok: false,
+      key: "small",
+      retryAfterMs: 9998,
+    });
+    // And back: a window counter in a row a log held.
+    expect(store.sweep(T0 + 11_001)).toBe(1);
+    await store.take([big], T0 + 11_001);
+    expect(await store.take([big], T0 + 11_002)).toEqual({
+      ok: true,
+      buckets: [{ remaining: 1998, resetAt: T0 + 12_001 }],
+    });
+    store.close();
+  });
+
+  for (const how of ["sweep", "timer"] as const) {
+    it(`keeps every live code and delivery whole when a ${how} frees most rows and shrinks them`, async () => {
+      let now = T0;
+      const store = memoryStore({ sweepIntervalMs: 5, now: () => now });
+      // 4,096 of each; one in eight outlives the rest.
+      const lives = (i: number) => i % 8 === 3;
+      const record = (i: number): DeliveryRecord => ({
+        status: "accepted",
+        updatedAt: T0 + i,
+        ...(i % 2 ? { expiresAt: T0 + 300_000 + i } : {}),
+        ...(i % 3 ? { sender: `s${i}`, fallback: i % 5 === 0 } : {}),
+      });
+      for (let i = 0; i < 4096; i++) {
+        const expiresAt = lives(i) ? T0 + 86_400_000 : T0 + 1000;
+        await store.putChallenge(
+          `c${i}`,
+          code(keyed(`c${i}`), { expiresAt, maxAttempts: 1 + (i % 9) }),
+          T0,
+        );
+        await store.putDelivery(`m${i}`, record(i), lives(i) ? 86_400_000 : 1000 - i);
+      }
+      // Some codes took guesses before the sweep.
+      for (let i = 0; i < 4096; i += 16)
+        await store.attempt({ key: `c${i + 3}`, hash: keyed("x"), now: T0 });
+      now = T0 + 1000 + EXPIRED_GRACE_MS;
+      if (how === "sweep") expect(store.sweep()).toBe(2 * (4096 - 512));
+      else await vi.waitFor(() => expect(store.size).toBe(1024), { timeout: 5000, interval: 5 });
+      expect(store.size).toBe(1024);
+      for (let i = 0; i < 4096; i++) {
+        if (!lives(i)) continue;
+        const guessed = (i - 3) % 16 === 0 ? 1 : 0;
+        const left = 1 + (i % 9) - guessed;
+        expect(await outcome(store, `c${i}`, keyed("y"), now)).toBe(left > 0 ? left - 1 : "locked");
+        expect(await store.getDelivery(`m${i}`, now)).toEqual(record(i));
+      }
+      // The rows freed and shrunk are taken again, and nothing old shows through.
+      for (let i = 0; i < 4096; i++) {
+        await store.putChallenge(`n${i}`, code(keyed(`n${i}`), { expiresAt: now + 1000 }), now);
+        await store.putDelivery(`p${i}`, { status: "sent", updatedAt: now }, 60_000);
+      }
+      expect(await outcome(store, "n4095", keyed("z"), now)).toBe(9);
+      expect(await store.getDelivery("p4095", now)).toEqual({ status: "sent", updatedAt: now });
+      store.close();
+    });
+  }
+});
+
 /**
  * The suite must catch a store that drifts from any store rule. Each mutant is the memory store
  * built over a copy of `./rules.js` with one rule broken, as a hand-written store might get it
@@ -456,13 +699,17 @@ describe("the store suite, against memory stores with one rule broken", () => {
   }
 
   it("passes the memory store over an unbroken copy, loaded the same way", async () => {
-    expect(await firstFailingCheck(memoryHarness(await memoryStoreOver()))).toBeUndefined();
+    const store = await memoryStoreOver();
+    expect(await firstFailingCheck(memoryHarness(store))).toBeUndefined();
+    expect(await firstFailingCheck(withKeyedHashes(memoryHarness(store)))).toBeUndefined();
   }, 30_000);
 
   it.each(mutants.map((m) => [m.rule, m.breaks, m] as const))(
     "catches %s broken: %s",
     async (_rule, _breaks, broken) => {
-      expect(await firstFailingCheck(memoryHarness(await memoryStoreOver(broken)))).toBeDefined();
+      const store = await memoryStoreOver(broken);
+      expect(await firstFailingCheck(memoryHarness(store))).toBeDefined();
+      expect(await firstFailingCheck(withKeyedHashes(memoryHarness(store)))).toBeDefined();
     },
     30_000,
   );
