@@ -4,8 +4,8 @@
  * conformance suite runs against a real redis-server and fails on a script that drifts.
  */
 import { createHash } from "node:crypto";
-import { DELIVERY_STATUSES } from "../delivery-status.js";
-import { EXPIRED_GRACE_MS, LOG_LIMIT } from "./rules.js";
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../delivery-status.js";
+import { canAdvance, EXPIRED_GRACE_MS, LOG_LIMIT } from "./rules.js";
 import type { AttemptResult, Bucket, DeliveryRecord, Store, TakeResult } from "./types.js";
 
 /**
@@ -33,195 +33,391 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
 }
 
-// The store rules (./rules.ts) in Lua, function for function, with the same constants. A change
-// to a rule is made in both places; the conformance suite, run against Redis, holds them together.
+// What Redis keeps, small as each pending code leaves a few keys behind:
+// - a challenge: a hash { h: keyed hash, e: expiresAt, a: attempts, m: maxAttempts };
+// - a counter up to LOG_LIMIT: while it holds one hit, a string of the hit's time (an integer,
+//   which Redis keeps in the key's own record); with more, a sorted set of hit times, each named
+//   by its time (an integer, 8 bytes); above LOG_LIMIT, a hash { c: count, s: window start };
+// - a delivery record: a hash of one-letter fields (RECORD_FIELDS), its status as an index into
+//   DELIVERY_STATUSES, and x: when the store forgets it;
+// - a value: a hash { v: value, x: expiresAt }.
+// Every key has a TTL. Times are the callers' (`now`), compared in the scripts; TTLs only let
+// Redis drop what no call can see any more.
+
+// The store rules (./rules.ts) in Lua, with the same constants. A change to a rule is made in both
+// places; the conformance suite, run against Redis, holds them together.
 const LIB = `
 local LOG_LIMIT = ${LOG_LIMIT}
 local EXPIRED_GRACE_MS = ${EXPIRED_GRACE_MS}
--- counterState: a sorted set of hit times up to LOG_LIMIT, a count and start in a hash above.
-local function bucket_state(key, limit, window, now)
+local function fmt(x) return string.format('%.17g', x) end
+-- counterState's count, reading only: hits that left a log's window are not counted (the next hit
+-- prunes them). Returns the live hits; for a fixed window (above LOG_LIMIT), its start; for a log
+-- kept as a string (one hit), that hit's time.
+local function bucket_count(key, limit, window, now)
   if limit > LOG_LIMIT then
     local c = redis.call('HMGET', key, 'c', 's')
-    if not c[1] or tonumber(c[2]) + window <= now then return 0, now end
-    return tonumber(c[1]), tonumber(c[2]) + window
+    if not c[1] then return 0 end
+    local start = tonumber(c[2])
+    if start + window <= now then return 0 end
+    return tonumber(c[1]), start
+  end
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'none' then return 0 end
+  if kind == 'string' then
+    local hit = tonumber(redis.call('GET', key))
+    if hit + window <= now then return 0 end
+    return 1, nil, hit
+  end
+  return redis.call('ZCOUNT', key, '(' .. fmt(now - window), '+inf')
+end
+-- counterState's freeAt, for a bucket holding count live hits: when the oldest of those that hold
+-- it full leaves the window; now when it is empty.
+local function free_at(key, limit, window, now, count, start, single)
+  if count == 0 then return now end
+  if start then return start + window end
+  if single then return single + window end
+  local hit = redis.call('ZRANGEBYSCORE', key, '(' .. fmt(now - window), '+inf', 'WITHSCORES',
+    'LIMIT', math.max(0, count - limit), 1)
+  return tonumber(hit[2]) + window
+end
+-- retryAfter, for a bucket with no room (count >= limit).
+local function retry_after(key, limit, window, now, count, start, single)
+  if count == 0 then return window end
+  return free_at(key, limit, window, now, count, start, single) - now
+end
+-- withHit, for a bucket as bucket_count read it; the key's TTL stands for counterExpiresAt. A log
+-- with no live hit becomes a string holding this one's time (whatever the key held has left the
+-- window); with one, a sorted set of both; with more, one more in its set, the ones that left the
+-- window pruned. A hit in a set is named by its time; another one in the same millisecond gets a
+-- suffix.
+local function bucket_hit(key, limit, window, now, count, single)
+  if limit > LOG_LIMIT then
+    if count > 0 then
+      redis.call('HINCRBY', key, 'c', 1)
+    else
+      redis.call('HSET', key, 'c', 1, 's', now)
+      redis.call('PEXPIRE', key, window)
+    end
+    return
+  end
+  if count == 0 then
+    redis.call('SET', key, now, 'PX', window)
+    return
+  end
+  if single then
+    redis.call('DEL', key)
+    if single == now then
+      redis.call('ZADD', key, now, now, now, fmt(now) .. ':1')
+    else
+      redis.call('ZADD', key, single, single, now, now)
+    end
+    redis.call('PEXPIRE', key, math.max(single, now) + window - now)
+    return
   end
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  if count == 0 then return 0, now end
-  local index = math.max(0, count - limit)
-  local oldest = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
-  return count, tonumber(oldest[2]) + window
-end
--- withHit (the key's TTL stands for counterExpiresAt).
-local function bucket_hit(key, limit, window, now)
-  local member
-  if limit > LOG_LIMIT then
-    local count = bucket_state(key, limit, window, now)
-    if count == 0 then redis.call('HSET', key, 'c', 1, 's', now) else redis.call('HINCRBY', key, 'c', 1) end
-  else
-    member = now .. ':' .. redis.call('ZCARD', key)
-    redis.call('ZADD', key, now, member)
+  local member, n = now, count
+  while redis.call('ZADD', key, 'NX', now, member) == 0 do
+    member = fmt(now) .. ':' .. n
+    n = n + 1
   end
   redis.call('PEXPIRE', key, window)
-  return member
 end
--- withoutHit: takes back the hit bucket_hit just made (its member, for a sliding log).
-local function bucket_unhit(key, limit, member)
-  if limit > LOG_LIMIT then redis.call('HINCRBY', key, 'c', -1) else redis.call('ZREM', key, member) end
-end
--- retryAfter: nil when the bucket has room.
-local function retry_after(limit, window, count, free_at, now)
-  if count < limit then return nil end
-  if count == 0 then return window end
-  return free_at - now
-end
--- lastToFree over { key, limit, window, skip } tables: the index and wait of the full bucket that
--- frees up last (the first of equals), or nil. Skipped buckets are the spared ones (isSpared).
-local function last_to_free(buckets, now)
-  local worst, worst_ms = nil, -1
-  for i, b in ipairs(buckets) do
-    if not b.skip then
-      local count, free_at = bucket_state(b.key, b.limit, b.window, now)
-      local ms = retry_after(b.limit, b.window, count, free_at, now)
-      if ms and ms > worst_ms then worst, worst_ms = i, ms end
-    end
-  end
-  return worst, worst_ms
-end
+-- constantTimeEqual: the sum of the squared differences of the bytes, 0 only when all are equal,
+-- in time that depends on the length alone. Eight bytes per string.byte call (the last eight
+-- overlap the ones before), as a call costs more than the arithmetic.
 local function same(x, y)
-  if #x ~= #y then return false end
-  local diff = 0
-  for i = 1, #x do diff = bit.bor(diff, bit.bxor(string.byte(x, i), string.byte(y, i))) end
-  return diff == 0
+  local n = #x
+  if n ~= #y then return false end
+  local byte, d = string.byte, 0
+  if n < 8 then
+    for i = 1, n do
+      local t = byte(x, i) - byte(y, i)
+      d = d + t * t
+    end
+    return d == 0
+  end
+  local i = 1
+  while true do
+    if i > n - 7 then i = n - 7 end
+    local a1, a2, a3, a4, a5, a6, a7, a8 = byte(x, i, i + 7)
+    local b1, b2, b3, b4, b5, b6, b7, b8 = byte(y, i, i + 7)
+    a1, a2, a3, a4 = a1 - b1, a2 - b2, a3 - b3, a4 - b4
+    a5, a6, a7, a8 = a5 - b5, a6 - b6, a7 - b7, a8 - b8
+    d = d + a1 * a1 + a2 * a2 + a3 * a3 + a4 * a4 + a5 * a5 + a6 * a6 + a7 * a7 + a8 * a8
+    if i == n - 7 then return d == 0 end
+    i = i + 8
+  end
 end
 `;
 
-// KEYS: challenge. ARGV: hash, expiresAt, attempts, maxAttempts, now, ifHash ('' for none).
-// mayReplace, then a key that lives until challengeKeptUntil.
-const PUT_CHALLENGE = `${LIB}
+/** A script with its SHA, computed once. */
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash("sha1").update(source).digest("hex") };
+}
+
+// KEYS: challenge. ARGV: hash, expiresAt, attempts, maxAttempts, now, then ifHash when there is one.
+// mayReplace, then a key that lives until challengeKeptUntil. The four fields are every field a
+// challenge has, so writing them all replaces it.
+const PUT_CHALLENGE = script(`${LIB}
 local now = tonumber(ARGV[5])
-if ARGV[6] ~= '' then
+if #ARGV > 5 then
   local current = redis.call('HMGET', KEYS[1], 'h', 'e')
   if not current[1] or tonumber(current[2]) <= now or not same(current[1], ARGV[6]) then return 0 end
 end
-redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 'e', ARGV[2], 'a', ARGV[3], 'm', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[2]) + EXPIRED_GRACE_MS - now))
-return 1`;
+return 1`);
+
+// What the attempt script answers: a mismatch is the guesses left (0 or more), a block is
+// { bucket index, retryAfterMs }, the other outcomes are these.
+const MATCH = -1;
+const LOCKED = -2;
+const EXPIRED = -3;
+const MISSING = -4;
 
 // KEYS: challenge, then failure buckets. ARGV: hash, now, then limit, windowMs, spares ('1' when
 // a full bucket still lets a fresh code take its first guess) per bucket.
-// judgeAttempt, in its order. One difference in how, not what: the guess is counted (the code's
-// attempts, every failure bucket) before the hashes are compared, and given back on a match. A
-// write Redis refuses then fails the script before any judging, never after a wrong guess only,
-// which would tell wrong from right. (At maxmemory with noeviction, Redis 7 lets a script that
-// began writing go on; the guess is then judged and counted, never free.)
-const ATTEMPT = `${LIB}
+// judgeAttempt, in its order: budgets (read only; when no budget key exists, one EXISTS says so),
+// then the code. A match consumes the code (DEL) and counts in no budget; a miss counts on the
+// code and in every budget. Everything before is read only, so a Redis that refuses writes
+// (a read-only replica, a failed disk) refuses both at their first write, never a miss alone.
+// A full Redis (maxmemory, noeviction) refuses only writes that may grow memory, and only as a
+// script's first write: a miss starts with one it takes whenever it takes a match's DEL (the
+// code's TTL, set again), so a full Redis still judges and counts every guess.
+const ATTEMPT = script(`${LIB}
 local now = tonumber(ARGV[2])
 local c = redis.call('HMGET', KEYS[1], 'h', 'e', 'a', 'm')
-local kept = c[1] and tonumber(c[2]) + EXPIRED_GRACE_MS > now
-local fresh = kept and tonumber(c[3]) == 0
-local budgets = {}
-for i = 2, #KEYS do
-  local j = 2 + (i - 2) * 3
-  budgets[i - 1] = {
-    key = KEYS[i], limit = tonumber(ARGV[j + 1]), window = tonumber(ARGV[j + 2]),
-    skip = fresh and ARGV[j + 3] == '1',
-  }
+local expires, attempts = tonumber(c[2]), tonumber(c[3])
+local kept = c[1] and expires + EXPIRED_GRACE_MS > now
+local fresh = kept and attempts == 0
+local n = #KEYS - 1
+local counts, singles = {}, {}
+local worst, worst_ms = nil, -1
+if n > 0 then
+  local any = n == 1 or redis.call('EXISTS', unpack(KEYS, 2)) > 0
+  for i = 1, n do
+    local j = i * 3
+    local key, limit, window = KEYS[i + 1], tonumber(ARGV[j]), tonumber(ARGV[j + 1])
+    local count, start, single = 0, nil, nil
+    if any then count, start, single = bucket_count(key, limit, window, now) end
+    counts[i], singles[i] = count, single
+    -- lastToFree over the budgets that do not spare this guess (isSpared).
+    if count >= limit and not (fresh and ARGV[j + 2] == '1') then
+      local ms = retry_after(key, limit, window, now, count, start, single)
+      if ms > worst_ms then worst, worst_ms = i, ms end
+    end
+  end
 end
-local worst, worst_ms = last_to_free(budgets, now)
-if worst then return {'blocked', worst_ms, worst} end
-if not c[1] then return {'missing'} end
+if worst then return {worst, worst_ms} end
+if not c[1] then return ${MISSING} end
 if not kept then
   redis.call('DEL', KEYS[1])
-  return {'missing'}
+  return ${MISSING}
 end
-if tonumber(c[2]) <= now then
+if expires <= now then
   redis.call('DEL', KEYS[1])
-  return {'expired'}
+  return ${EXPIRED}
 end
 local max = tonumber(c[4])
-if tonumber(c[3]) >= max then return {'locked'} end
-local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
-local members = {}
-for i, b in ipairs(budgets) do members[i] = bucket_hit(b.key, b.limit, b.window, now) end
+if attempts >= max then return ${LOCKED} end
 if same(c[1], ARGV[1]) then
   redis.call('DEL', KEYS[1])
-  for i, b in ipairs(budgets) do bucket_unhit(b.key, b.limit, members[i]) end
-  return {'match'}
+  return ${MATCH}
 end
-local left = max - attempts
-for _, b in ipairs(budgets) do
-  local count = bucket_state(b.key, b.limit, b.window, now)
-  left = math.min(left, math.max(0, b.limit - count))
+redis.call('PEXPIRE', KEYS[1], math.max(1, expires + EXPIRED_GRACE_MS - now))
+redis.call('HINCRBY', KEYS[1], 'a', 1)
+local left = max - attempts - 1
+for i = 1, n do
+  local j = i * 3
+  local limit = tonumber(ARGV[j])
+  bucket_hit(KEYS[i + 1], limit, tonumber(ARGV[j + 1]), now, counts[i], singles[i])
+  left = math.min(left, math.max(0, limit - counts[i] - 1))
 end
-return {'mismatch', left}`;
+return left`);
 
 // KEYS: buckets. ARGV: now, then limit, windowMs, peek ('1' or '0') per bucket.
-// lastToFree decides; then a hit in each bucket but the peek ones, and bucketState of each.
-const TAKE = `${LIB}
+// lastToFree decides; then a hit in each bucket but the peek ones, and bucketState of each after.
+// After a hit the bucket holds its live hits before it and this one (the newest, so the oldest is
+// the earlier oldest, or this one for an empty bucket).
+const TAKE = script(`${LIB}
 local now = tonumber(ARGV[1])
-local buckets = {}
-for i, key in ipairs(KEYS) do
-  local j = 1 + (i - 1) * 3
-  buckets[i] = {
-    key = key, limit = tonumber(ARGV[j + 1]), window = tonumber(ARGV[j + 2]), peek = ARGV[j + 3] == '1',
-  }
+local n = #KEYS
+local counts, starts, singles = {}, {}, {}
+local worst, worst_ms = nil, -1
+for i = 1, n do
+  local j = i * 3 - 1
+  local key, limit, window = KEYS[i], tonumber(ARGV[j]), tonumber(ARGV[j + 1])
+  local count, start, single = bucket_count(key, limit, window, now)
+  counts[i], starts[i], singles[i] = count, start, single
+  if count >= limit then
+    local ms = retry_after(key, limit, window, now, count, start, single)
+    if ms > worst_ms then worst, worst_ms = i, ms end
+  end
 end
-local worst, worst_ms = last_to_free(buckets, now)
 if worst then return {0, worst, worst_ms} end
 local out = {1}
-for _, b in ipairs(buckets) do
-  if not b.peek then bucket_hit(b.key, b.limit, b.window, now) end
-  local count, free_at = bucket_state(b.key, b.limit, b.window, now)
-  table.insert(out, b.limit - count)
-  table.insert(out, free_at)
+for i = 1, n do
+  local j = i * 3 - 1
+  local key, limit, window = KEYS[i], tonumber(ARGV[j]), tonumber(ARGV[j + 1])
+  local count, start, single = counts[i], starts[i], singles[i]
+  local free
+  if ARGV[j + 2] == '1' then
+    free = free_at(key, limit, window, now, count, start, single)
+  else
+    bucket_hit(key, limit, window, now, count, single)
+    if count == 0 then
+      free = now + window
+    elseif start then
+      free = start + window
+    elseif single then
+      free = math.min(single, now) + window
+    else
+      free = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) + window
+    end
+    count = count + 1
+  end
+  out[#out + 1] = limit - count
+  out[#out + 1] = free
 end
-return out`;
+return out`);
 
-const RANKS = `{ ${DELIVERY_STATUSES.map((s, i) => `${s} = ${Math.min(i, 4)}`).join(", ")} }`;
+// A delivery record's fields as the hash keeps them. `status` is an index into DELIVERY_STATUSES;
+// a field this list does not know is kept too, in `j` (JSON), so a record always comes back whole.
+const RECORD_FIELDS = {
+  status: "s",
+  updatedAt: "u",
+  sentAt: "t",
+  error: "r",
+  phone: "p",
+  purpose: "o",
+  expiresAt: "e",
+  hash: "h",
+  fallback: "f",
+  ip: "i",
+  client: "c",
+  sender: "n",
+  locale: "l",
+} as const satisfies Record<keyof DeliveryRecord, string>;
+type RecordField = keyof typeof RECORD_FIELDS;
+const FIELD_OF = new Map<string, string>(Object.entries(RECORD_FIELDS));
+const NAME_OF = new Map<string, string>(
+  Object.entries(RECORD_FIELDS).map(([name, field]) => [field, name]),
+);
+const NUMBER_FIELDS = new Set<string>(["updatedAt", "sentAt", "expiresAt"] satisfies RecordField[]);
+const STATUS_INDEX = new Map<string, number>(DELIVERY_STATUSES.map((s, i) => [s, i]));
 
-// KEYS: delivery. ARGV: status, now, error ('' for none). A record is JSON { r: record, x: expiresAt }.
-// The ranks and the test below are canAdvance.
-const ADVANCE = `
-local RANK = ${RANKS}
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-local stored = cjson.decode(raw)
+// canAdvance over every pair of states, as a table indexed by from * count + to + 1.
+const ADVANCES = `{ ${DELIVERY_STATUSES.flatMap((from) =>
+  DELIVERY_STATUSES.map((to) => String(canAdvance(from, to))),
+).join(", ")} }`;
+
+// KEYS: delivery. ARGV: ttlMs, then field, value pairs of the record (x among them).
+const PUT_DELIVERY = script(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`);
+
+// KEYS: delivery. ARGV: status index, now, error ('' for none). canAdvance decides; the record
+// after the call comes back as HGETALL's field, value list.
+const ADVANCE = script(`
+local ADVANCES = ${ADVANCES}
+local c = redis.call('HMGET', KEYS[1], 's', 'x')
 local now = tonumber(ARGV[2])
-if stored.x <= now then return false end
-local from, to = stored.r.status, ARGV[1]
-local terminal = function(s) return s == 'failed' or s == 'undelivered' end
-local ok
-if terminal(from) then ok = false
-elseif terminal(to) then ok = RANK[from] < RANK['delivered']
-else ok = RANK[to] > RANK[from] end
-if not ok then return {0, cjson.encode(stored.r)} end
-stored.r.status = to
-stored.r.updatedAt = now
-if ARGV[3] ~= '' then stored.r.error = ARGV[3] end
-redis.call('SET', KEYS[1], cjson.encode(stored), 'KEEPTTL')
-return {1, cjson.encode(stored.r)}`;
-
-// KEYS: value. ARGV: value, expiresAt, ttlMs, now. Values are JSON { v, x }.
-const SET_IF_ABSENT = `
-local raw = redis.call('GET', KEYS[1])
-if raw then
-  local stored = cjson.decode(raw)
-  if stored.x > tonumber(ARGV[4]) then return stored.v end
+if not c[1] or tonumber(c[2]) <= now then return false end
+local ok = ADVANCES[tonumber(c[1]) * ${DELIVERY_STATUSES.length} + tonumber(ARGV[1]) + 1]
+if ok then
+  if ARGV[3] ~= '' then
+    redis.call('HSET', KEYS[1], 's', ARGV[1], 'u', ARGV[2], 'r', ARGV[3])
+  else
+    redis.call('HSET', KEYS[1], 's', ARGV[1], 'u', ARGV[2])
+  end
 end
-redis.call('SET', KEYS[1], cjson.encode({ v = ARGV[1], x = tonumber(ARGV[2]) }), 'PX', ARGV[3])
-return false`;
+return {ok and 1 or 0, redis.call('HGETALL', KEYS[1])}`);
 
-const GET_LIVE = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-local stored = cjson.decode(raw)
-if stored.x <= tonumber(ARGV[1]) then return false end
-return raw`;
+// KEYS: delivery. The whole record; the caller checks x against its clock.
+const GET_DELIVERY = script(`return redis.call('HGETALL', KEYS[1])`);
 
-const SET = `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
-const DELETE = `redis.call('DEL', KEYS[1]) return 1`;
+// KEYS: value. ARGV: value, expiresAt, ttlMs, now.
+const SET_IF_ABSENT = script(`
+local c = redis.call('HMGET', KEYS[1], 'v', 'x')
+if c[1] and tonumber(c[2]) > tonumber(ARGV[4]) then return c[1] end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'x', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return false`);
+
+// KEYS: value. ARGV: now.
+const GET = script(`
+local c = redis.call('HMGET', KEYS[1], 'v', 'x')
+if c[1] and tonumber(c[2]) > tonumber(ARGV[1]) then return c[1] end
+return false`);
+
+// KEYS: value. ARGV: value, expiresAt, ttlMs. A value's hash has no other field, so this replaces it.
+const SET = script(`
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'x', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`);
+
+const DELETE = script(`redis.call('DEL', KEYS[1]) return 1`);
+
+/** A delivery record as the PUT_DELIVERY script's field, value pairs, with `x`: until when it is kept. */
+function recordFields(record: DeliveryRecord, until: number): string[] {
+  const fields = ["x", String(until)];
+  let extra: Record<string, unknown> | undefined;
+  for (const [name, value] of Object.entries(record)) {
+    if (value === undefined) continue;
+    const field = FIELD_OF.get(name);
+    if (field === undefined) {
+      extra ??= {};
+      extra[name] = value;
+    } else if (name === "status") {
+      fields.push(field, String(statusIndex(value as DeliveryStatus)));
+    } else if (name === "fallback") {
+      fields.push(field, value === true ? "1" : "0");
+    } else {
+      fields.push(field, String(value));
+    }
+  }
+  if (extra !== undefined) fields.push("j", JSON.stringify(extra));
+  return fields;
+}
+
+/**
+ * A record from HGETALL's field, value list; null when there is none, or when it expired by `now`
+ * (when given).
+ */
+function readRecord(flat: unknown, now?: number): DeliveryRecord | null {
+  if (!Array.isArray(flat) || flat.length === 0) return null;
+  let record: Record<string, unknown> = {};
+  let until = Number.NaN;
+  for (let i = 0; i < flat.length; i += 2) {
+    const field = String(flat[i]);
+    const value = String(flat[i + 1]);
+    if (field === "x") {
+      until = Number(value);
+    } else if (field === "j") {
+      record = { ...(JSON.parse(value) as Record<string, unknown>), ...record };
+    } else {
+      const name = NAME_OF.get(field);
+      if (name === "status") record.status = DELIVERY_STATUSES[Number(value)];
+      else if (name === "fallback") record.fallback = value === "1";
+      else if (name !== undefined) record[name] = NUMBER_FIELDS.has(name) ? Number(value) : value;
+    }
+  }
+  if (now !== undefined && !(until > now)) return null;
+  return record as unknown as DeliveryRecord;
+}
+
+function statusIndex(status: DeliveryStatus): number {
+  const index = STATUS_INDEX.get(status);
+  if (index === undefined) throw new Error(`Unknown delivery status: ${String(status)}`);
+  return index;
+}
 
 /**
  * The store for several processes or machines: every operation is one Lua script, so it is atomic
@@ -238,70 +434,95 @@ const DELETE = `redis.call('DEL', KEYS[1]) return 1`;
 export function redisStore(client: RedisClientLike, options: RedisStoreOptions = {}): Store {
   const prefix = options.prefix ?? "waotp:";
   const timeoutMs = options.timeoutMs ?? 2000;
-  const run = scriptRunner(client);
+  const { evalSha, evalScript } = scriptCalls(client);
+  // Key shapes, with the prefix: a challenge, a bucket, a delivery record, a value. Delivery
+  // records and values are hashes; earlier versions kept them as JSON strings under `d:` and `v:`,
+  // which are left to expire, so an upgraded instance never reads one of another type.
+  const challengePrefix = `${prefix}c:`;
+  const bucketPrefix = `${prefix}b:`;
+  const deliveryPrefix = `${prefix}m:`;
+  const valuePrefix = `${prefix}s:`;
 
-  async function call(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+  /**
+   * Runs `script` with full keys and string arguments, by its SHA (loading it on the first
+   * NOSCRIPT); fails after `timeoutMs`.
+   */
+  function call(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
         () => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)),
         timeoutMs,
       );
+      const done = (value: unknown) => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const fail = (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      send(evalSha, script, keys, args).then(done, (error: unknown) => {
+        if (String((error as Error)?.message ?? error).includes("NOSCRIPT")) {
+          send(evalScript, script, keys, args).then(done, fail);
+        } else {
+          fail(error);
+        }
+      });
     });
-    const pending = run(
-      script,
-      keys.map((k) => prefix + k),
-      args.map(String),
-    );
-    pending.catch(() => {});
-    try {
-      return await Promise.race([pending, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
-
-  const bucketArgs = (b: Bucket) => [b.limit, b.windowMs];
 
   return {
     async putChallenge(key, challenge, now, ifHash) {
-      const stored = await call(
-        PUT_CHALLENGE,
-        [`c:${key}`],
-        [
-          challenge.hash,
-          challenge.expiresAt,
-          challenge.attempts,
-          challenge.maxAttempts,
-          now,
-          ifHash ?? "",
-        ],
-      );
+      const args = [
+        challenge.hash,
+        String(challenge.expiresAt),
+        String(challenge.attempts),
+        String(challenge.maxAttempts),
+        String(now),
+      ];
+      if (ifHash !== undefined) args.push(ifHash);
+      const stored = await call(PUT_CHALLENGE, [challengePrefix + key], args);
       return Number(stored) === 1;
     },
 
     async attempt({ key, hash, now, failures = [] }): Promise<AttemptResult> {
-      const keys = [`c:${key}`, ...failures.map((b) => `b:${b.key}`)];
-      const reply = (await call(ATTEMPT, keys, [
-        hash,
-        now,
-        ...failures.flatMap((b) => [...bucketArgs(b), b.sparesFirstGuess ? "1" : "0"]),
-      ])) as [string, number?, number?];
-      const [outcome, value, index] = reply;
-      if (outcome === "mismatch") return { outcome, attemptsLeft: Number(value) };
-      if (outcome === "blocked") {
-        const bucket = failures[Number(index) - 1] as Bucket;
-        return { outcome, key: bucket.key, retryAfterMs: Number(value) };
+      // Arrays of their final length: a verify's arguments, built once.
+      const keys = new Array<string>(1 + failures.length);
+      const args = new Array<string>(2 + 3 * failures.length);
+      keys[0] = challengePrefix + key;
+      args[0] = hash;
+      args[1] = String(now);
+      failures.forEach((b, i) => {
+        keys[1 + i] = bucketPrefix + b.key;
+        args[2 + 3 * i] = String(b.limit);
+        args[3 + 3 * i] = String(b.windowMs);
+        args[4 + 3 * i] = b.sparesFirstGuess ? "1" : "0";
+      });
+      const reply = await call(ATTEMPT, keys, args);
+      if (Array.isArray(reply)) {
+        const bucket = failures[Number(reply[0]) - 1] as Bucket;
+        return { outcome: "blocked", key: bucket.key, retryAfterMs: Number(reply[1]) };
       }
-      return { outcome: outcome as "match" | "locked" | "expired" | "missing" };
+      const code = Number(reply);
+      if (code >= 0) return { outcome: "mismatch", attemptsLeft: code };
+      if (code === MATCH) return { outcome: "match" };
+      if (code === LOCKED) return { outcome: "locked" };
+      if (code === EXPIRED) return { outcome: "expired" };
+      if (code === MISSING) return { outcome: "missing" };
+      throw new Error(`Unexpected reply from Redis: ${String(reply)}`);
     },
 
     async take(buckets, now): Promise<TakeResult> {
-      const reply = (await call(
-        TAKE,
-        buckets.map((b) => `b:${b.key}`),
-        [now, ...buckets.flatMap((b) => [...bucketArgs(b), b.peek ? "1" : "0"])],
-      )) as number[];
+      const keys = new Array<string>(buckets.length);
+      const args = new Array<string>(1 + 3 * buckets.length);
+      args[0] = String(now);
+      buckets.forEach((b, i) => {
+        keys[i] = bucketPrefix + b.key;
+        args[1 + 3 * i] = String(b.limit);
+        args[2 + 3 * i] = String(b.windowMs);
+        args[3 + 3 * i] = b.peek ? "1" : "0";
+      });
+      const reply = (await call(TAKE, keys, args)) as number[];
       if (Number(reply[0]) === 0) {
         const bucket = buckets[Number(reply[1]) - 1] as Bucket;
         return { ok: false, key: bucket.key, retryAfterMs: Number(reply[2]) };
@@ -316,83 +537,84 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
     },
 
     async putDelivery(messageId, record, ttlMs) {
-      const value = JSON.stringify({ r: record, x: record.updatedAt + ttlMs });
-      await call(SET, [`d:${messageId}`], [value, Math.max(1, ttlMs)]);
+      const fields = recordFields(record, record.updatedAt + ttlMs);
+      await call(
+        PUT_DELIVERY,
+        [deliveryPrefix + messageId],
+        [String(Math.max(1, ttlMs)), ...fields],
+      );
     },
 
     async advanceDelivery(update, now) {
       const reply = (await call(
         ADVANCE,
-        [`d:${update.messageId}`],
-        [update.status, now, update.error ?? ""],
-      )) as [number, string] | null;
+        [deliveryPrefix + update.messageId],
+        [String(statusIndex(update.status)), String(now), update.error ?? ""],
+      )) as [number, unknown[]] | null;
       if (!reply) return null;
-      return { changed: Number(reply[0]) === 1, record: JSON.parse(reply[1]) as DeliveryRecord };
+      const record = readRecord(reply[1]) as DeliveryRecord;
+      return { changed: Number(reply[0]) === 1, record };
     },
 
     async getDelivery(messageId, now) {
-      const raw = (await call(GET_LIVE, [`d:${messageId}`], [now])) as string | null;
-      return raw ? (JSON.parse(raw) as { r: DeliveryRecord }).r : null;
+      return readRecord(await call(GET_DELIVERY, [deliveryPrefix + messageId], []), now);
     },
 
     async setIfAbsent(key, value, ttlMs, now) {
       const existing = await call(
         SET_IF_ABSENT,
-        [`v:${key}`],
-        [value, now + ttlMs, Math.max(1, ttlMs), now],
+        [valuePrefix + key],
+        [value, String(now + ttlMs), String(Math.max(1, ttlMs)), String(now)],
       );
       return typeof existing === "string" ? existing : null;
     },
 
     async get(key, now) {
-      const raw = (await call(GET_LIVE, [`v:${key}`], [now])) as string | null;
-      return raw ? (JSON.parse(raw) as { v: string }).v : null;
+      const value = await call(GET, [valuePrefix + key], [String(now)]);
+      return typeof value === "string" ? value : null;
     },
 
     async set(key, value, ttlMs, now) {
       await call(
         SET,
-        [`v:${key}`],
-        [JSON.stringify({ v: value, x: now + ttlMs }), Math.max(1, ttlMs)],
+        [valuePrefix + key],
+        [value, String(now + ttlMs), String(Math.max(1, ttlMs))],
       );
     },
 
     async delete(key) {
-      await call(DELETE, [`v:${key}`], []);
+      await call(DELETE, [valuePrefix + key], []);
     },
   };
 }
 
-/** Runs a script by its SHA, loading it on the first NOSCRIPT, with either kind of client. */
-function scriptRunner(client: RedisClientLike) {
-  const shas = new Map<string, string>();
-  const shaOf = (script: string) => {
-    let sha = shas.get(script);
-    if (sha === undefined) {
-      sha = createHash("sha1").update(script).digest("hex");
-      shas.set(script, sha);
-    }
-    return sha;
-  };
-  const noScript = (error: unknown) =>
-    String((error as Error)?.message ?? error).includes("NOSCRIPT");
+/** `run`'s promise, also when it throws instead of rejecting. */
+function send(
+  run: (script: Script, keys: string[], args: string[]) => Promise<unknown>,
+  script: Script,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
+  try {
+    return run(script, keys, args);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** A script run by its SHA, or by its source, with either kind of client. */
+function scriptCalls(client: RedisClientLike): {
+  evalSha: (script: Script, keys: string[], args: string[]) => Promise<unknown>;
+  evalScript: (script: Script, keys: string[], args: string[]) => Promise<unknown>;
+} {
   if ("evalSha" in client) {
-    return async (script: string, keys: string[], args: string[]) => {
-      const options = { keys, arguments: args };
-      try {
-        return await client.evalSha(shaOf(script), options);
-      } catch (error) {
-        if (noScript(error)) return client.eval(script, options);
-        throw error;
-      }
+    return {
+      evalSha: (script, keys, args) => client.evalSha(script.sha, { keys, arguments: args }),
+      evalScript: (script, keys, args) => client.eval(script.source, { keys, arguments: args }),
     };
   }
-  return async (script: string, keys: string[], args: string[]) => {
-    try {
-      return await client.evalsha(shaOf(script), keys.length, ...keys, ...args);
-    } catch (error) {
-      if (noScript(error)) return client.eval(script, keys.length, ...keys, ...args);
-      throw error;
-    }
+  return {
+    evalSha: (script, keys, args) => client.evalsha(script.sha, keys.length, ...keys, ...args),
+    evalScript: (script, keys, args) => client.eval(script.source, keys.length, ...keys, ...args),
   };
 }
