@@ -24,7 +24,7 @@ export async function verifyCode(
   field?: string,
 ): Promise<string> {
   const extra = field === undefined ? undefined : { field };
-  const client = await browserOf(ctx, false);
+  const client = await browserOf(ctx);
   const nextClient = newClientId();
   const result = await core(
     () =>

@@ -1,4 +1,9 @@
-import { CLIENT_ID_MAX_AGE_SECONDS, type HttpSendContext, newClientId } from "@waotp/core";
+import {
+  CLIENT_ID_MAX_AGE_SECONDS,
+  sendContext as contextOf,
+  type HttpSendContext,
+  newClientId,
+} from "@waotp/core";
 import { getIP } from "better-auth/api";
 
 /** The parts of better-auth's endpoint context that say who is asking. */
@@ -36,13 +41,12 @@ function browserCookie(ctx: RequestContext) {
 }
 
 /**
- * The browser's id for the core (`client`), from a signed cookie; with `create` (a send), a browser
- * without one gets one. A browser that signed in to a phone gets codes bound to it (see the core).
+ * The browser's id for the core (`client`), from a signed cookie, if it has one (a send gives it one:
+ * `sendingBrowser`). A browser that signed in to a phone gets codes bound to it (see the core).
  */
-export async function browserOf(ctx: RequestContext, create: boolean): Promise<string | undefined> {
+export async function browserOf(ctx: RequestContext): Promise<string | undefined> {
   const known = await ctx.getSignedCookie(browserCookie(ctx).name, ctx.context.secret);
-  if (typeof known === "string" && known !== "") return known;
-  return create ? giveBrowserId(ctx) : undefined;
+  return typeof known === "string" && known !== "" ? known : undefined;
 }
 
 /**
@@ -52,7 +56,7 @@ export async function browserOf(ctx: RequestContext, create: boolean): Promise<s
 export async function sendingBrowser(
   ctx: RequestContext,
 ): Promise<{ client?: string; clientIsNew?: true }> {
-  const known = await browserOf(ctx, false);
+  const known = await browserOf(ctx);
   if (known !== undefined) return { client: known };
   return { client: await giveBrowserId(ctx), clientIsNew: true };
 }
@@ -74,13 +78,7 @@ export function sendContext(ctx: {
   headers?: Headers | undefined;
 }): HttpSendContext {
   const source = ctx.request?.headers ?? ctx.headers;
-  let headers: HttpSendContext["headers"] | undefined;
-  return {
-    body: ctx.body as HttpSendContext["body"],
-    // Copied out of the request only if a `beforeSend` reads them.
-    get headers() {
-      headers ??= source === undefined ? {} : Object.fromEntries(source);
-      return headers;
-    },
-  };
+  return contextOf(ctx.body as HttpSendContext["body"], () =>
+    source === undefined ? {} : Object.fromEntries(source),
+  );
 }

@@ -120,8 +120,11 @@ export function otpRoutes<Req, Res>(
   };
 }
 
-/** `HttpSendContext` whose headers are copied out of the request only if a `beforeSend` reads them. */
-function sendContext(
+/**
+ * The `HttpSendContext` a send passes `beforeSend`, every adapter's (better-auth's too): the body,
+ * and headers copied out of the request only if the hook reads them.
+ */
+export function sendContext(
   body: Record<string, unknown>,
   readHeaders: () => Readonly<Record<string, string | undefined>>,
 ): HttpSendContext {

@@ -61,6 +61,7 @@ export {
   type OtpRoutes,
   otpRoutes,
   type RouteState,
+  sendContext,
   type Verdict,
 } from "./http-routes.js";
 export { matchLocale, preferredLocale, requestLocale } from "./locale.js";

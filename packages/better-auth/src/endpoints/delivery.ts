@@ -44,7 +44,7 @@ export function statusEndpoint(engine: Engine) {
     "/whatsapp-otp/status",
     { method: "GET", query: z.object({ messageId: z.string().min(1).max(256) }) },
     async (ctx) => {
-      const client = await browserOf(ctx, false);
+      const client = await browserOf(ctx);
       const found = await core(() =>
         engine.otp().status(ctx.query.messageId, client === undefined ? {} : { client }),
       );
