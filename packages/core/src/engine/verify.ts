@@ -46,20 +46,17 @@ export async function verify(engine: Engine, input: VerifyInput): Promise<Verify
   }
   const at = engine.now();
   let digits = phone?.digits ?? (written as string);
-  const failures = (spare: boolean) => failureBuckets(engine, digits, ip, spare);
+  let failures = failureBuckets(engine, digits, ip, false);
+  let hash = hashCode(config.key, purpose, digits, code);
   let known: boolean | undefined;
-  let hashed = { digits: "", hash: "" };
   const attempt = async (key: string): Promise<AttemptResult> => {
-    if (hashed.digits !== digits)
-      hashed = { digits, hash: hashCode(config.key, purpose, digits, code) };
-    const { hash } = hashed;
     const judge = (spare: boolean) =>
       guard(() =>
         store.attempt({
           key,
           hash,
           now: at,
-          failures: failures(spare).map((f) => f.bucket),
+          failures: failureBuckets(engine, digits, ip, spare).map((f) => f.bucket),
         }),
       );
     const first = await judge(false);
@@ -69,7 +66,7 @@ export async function verify(engine: Engine, input: VerifyInput): Promise<Verify
     if (
       first.outcome !== "blocked" ||
       client === undefined ||
-      !failures(false).some((f) => f.bucket.key === first.key)
+      !failures.some((f) => f.bucket.key === first.key)
     ) {
       return first;
     }
@@ -97,8 +94,12 @@ export async function verify(engine: Engine, input: VerifyInput): Promise<Verify
   // full, which refuses an invalid number, and look again under its one form if that differs.
   if (phone === undefined && (result.outcome === "missing" || result.outcome === "blocked")) {
     digits = readPhone().digits;
-    known = undefined;
-    if (digits !== written) result = await judged();
+    if (digits !== written) {
+      failures = failureBuckets(engine, digits, ip, false);
+      hash = hashCode(config.key, purpose, digits, code);
+      known = undefined;
+      result = await judged();
+    }
   }
   const base = (): PhoneEventFields => phoneEvent(engine, readPhone(), purpose);
   const reject = (
@@ -124,8 +125,7 @@ export async function verify(engine: Engine, input: VerifyInput): Promise<Verify
       return reject("TOO_MANY_ATTEMPTS");
     case "blocked": {
       const retryAfter = retryAfterSeconds(result.retryAfterMs);
-      const limit =
-        failures(false).find((f) => f.bucket.key === result.key)?.limit ?? "phone_failures";
+      const limit = failures.find((f) => f.bucket.key === result.key)?.limit ?? "phone_failures";
       if (engine.observed) {
         engine.emit({ type: "limited", at: new Date(at), ...base(), limit, retryAfter });
       }
