@@ -386,12 +386,7 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
               { max: 20, windowSeconds: 600 },
               limits.failuresPerIp,
             ),
-            ipv6PrefixLength: integer(
-              "limits.failuresPerIp.ipv6PrefixLength",
-              limits.failuresPerIp?.ipv6PrefixLength ?? 64,
-              16,
-              128,
-            ),
+            ipv6PrefixLength: ipv6Prefix("limits.failuresPerIp", limits.failuresPerIp),
           },
     phoneCooldownMs:
       phone === undefined
@@ -403,12 +398,7 @@ export function resolveOptions(options: OtpOptions): ResolvedOptions {
         ? undefined
         : {
             ...windowLimit("limits.sendsPerIp", { max: 20, windowSeconds: 600 }, limits.sendsPerIp),
-            ipv6PrefixLength: integer(
-              "limits.sendsPerIp.ipv6PrefixLength",
-              limits.sendsPerIp?.ipv6PrefixLength ?? 64,
-              16,
-              128,
-            ),
+            ipv6PrefixLength: ipv6Prefix("limits.sendsPerIp", limits.sendsPerIp),
             unknownIp: oneOf(
               "limits.sendsPerIp.unknownIp",
               limits.sendsPerIp?.unknownIp ?? "shared",
@@ -519,6 +509,11 @@ function windowLimit(
     max: integer(`${name}.max`, merged.max, 1, 1_000_000_000),
     windowMs: integer(`${name}.windowSeconds`, merged.windowSeconds ?? 0, 1, 30 * 86_400) * 1000,
   };
+}
+
+/** How many leading bits of an IPv6 address name one client in a per-address limit: 16 to 128, 64 by default. */
+function ipv6Prefix(name: string, given: { ipv6PrefixLength?: number } | undefined): number {
+  return integer(`${name}.ipv6PrefixLength`, given?.ipv6PrefixLength ?? 64, 16, 128);
 }
 
 function integer(name: string, value: unknown, min: number, max: number): number {
