@@ -174,20 +174,20 @@ export function otelEvents(options: OtelEventsOptions): OnEvent {
 
   function count(event: OtpEvent, attributes: OtelAttributes): void {
     const at = event.at.getTime();
+    // A message sent, by either channel: its delivery reports later count under the same labels.
+    const rememberMessage = (messageId: string, channel: string, purpose: string) =>
+      messages.remember(
+        messageId,
+        seenMessage(String(attributes["waotp.country"]), channel, purpose, at),
+      );
     switch (event.type) {
       case "sent":
         sends.add(1, attributes);
-        messages.remember(
-          event.messageId,
-          seenMessage(String(attributes["waotp.country"]), event.channel, event.purpose, at),
-        );
+        rememberMessage(event.messageId, event.channel, event.purpose);
         return;
       case "fallback":
         fallbacks.add(1, attributes);
-        messages.remember(
-          event.fallbackMessageId,
-          seenMessage(String(attributes["waotp.country"]), event.channel, event.purpose, at),
-        );
+        rememberMessage(event.fallbackMessageId, event.channel, event.purpose);
         return;
       case "verified":
         verifications.add(1, attributes);
